@@ -1,0 +1,56 @@
+"""The composition root: settings in, a wired ``Kinko`` (engine, seed box, services) out.
+
+Nothing is built at import time; the CLI, the web app and tests each call ``build``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from kinko.config import Settings
+from kinko.services.context import Clock, Context, system_clock
+from kinko.services.passwords import Argon2Hasher
+from kinko.services.ports import PasswordHasher
+from kinko.store.db import make_engine
+from kinko.store.repositories import SqlUnitOfWorkFactory
+from kinko.store.seedbox import Keyring, SeedBox
+
+
+@dataclass(frozen=True)
+class Kinko:
+    settings: Settings
+    engine: Engine
+    seedbox: SeedBox
+    ctx: Context
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_seedbox(settings: Settings) -> SeedBox:
+    if settings.master_key is not None:
+        return SeedBox(Keyring.from_env_value(settings.master_key.get_secret_value()))
+    key_file = settings.effective_key_file
+    keyring, _ = Keyring.load_or_create(key_file)
+    return SeedBox(keyring, key_file=key_file)
+
+
+def build(
+    settings: Settings,
+    *,
+    hasher: PasswordHasher | None = None,
+    clock: Clock = system_clock,
+    engine: Engine | None = None,
+    seedbox: SeedBox | None = None,
+) -> Kinko:
+    engine = engine or make_engine(settings.effective_database_url)
+    seedbox = seedbox or open_seedbox(settings)
+    ctx = Context(
+        uow=SqlUnitOfWorkFactory(engine, seedbox),
+        hasher=hasher or Argon2Hasher(),
+        policy=settings.policy(),
+        clock=clock,
+    )
+    return Kinko(settings, engine, seedbox, ctx)

@@ -1,0 +1,110 @@
+"""The errors kinko's domain and services raise, as one small tree.
+
+    KinkoError
+    ├── InvalidInput                 malformed serial, code, contract ID, parameter
+    ├── NotFound                     no such customer or token
+    ├── InvalidTransition            a lifecycle event not allowed in the current state
+    ├── Conflict                     the request contradicts current state
+    │                                (already enrolled, token belongs to someone else, ...)
+    └── AuthenticationFailed         a password or code was not accepted
+        ├── WrongPassword            wrong login or confirmation password
+        ├── PasswordLocked           too many wrong passwords; the bank must unlock
+        ├── WrongCode                wrong one-time password
+        ├── ReplayedCode             a code at or below the last accepted step
+        ├── TokenLocked              too many wrong codes; the bank must unlock
+        ├── TokenSuspended           suspended by bank staff (lost phone)
+        ├── TokenRevoked             stopped, exchanged out, revoked or expired
+        └── TokenExpired             unbound for longer than the binding period
+
+Messages never contain a seed, a code or a password. Each error has a stable
+``code`` string that the web and API layers map to responses in one place.
+"""
+
+from __future__ import annotations
+
+
+class KinkoError(Exception):
+    """Base of every error kinko raises on purpose."""
+
+    code = "kinko_error"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.__doc__ or self.code)
+
+
+class InvalidInput(KinkoError):
+    """The input is malformed."""
+
+    code = "invalid_input"
+
+
+class NotFound(KinkoError):
+    """No such customer or token."""
+
+    code = "not_found"
+
+
+class InvalidTransition(KinkoError):
+    """This lifecycle event is not allowed in the token's current state."""
+
+    code = "invalid_transition"
+
+
+class Conflict(KinkoError):
+    """The request contradicts the current state."""
+
+    code = "conflict"
+
+
+class AuthenticationFailed(KinkoError):
+    """A password or code was not accepted."""
+
+    code = "authentication_failed"
+
+
+class WrongPassword(AuthenticationFailed):
+    """The password is not correct."""
+
+    code = "wrong_password"
+
+
+class PasswordLocked(AuthenticationFailed):
+    """Too many wrong passwords; please contact the bank."""
+
+    code = "password_locked"
+
+
+class WrongCode(AuthenticationFailed):
+    """The one-time password is not correct."""
+
+    code = "wrong_code"
+
+
+class ReplayedCode(AuthenticationFailed):
+    """This one-time password was already used."""
+
+    code = "replayed_code"
+
+
+class TokenLocked(AuthenticationFailed):
+    """The token is locked after too many wrong codes; please contact the bank."""
+
+    code = "token_locked"
+
+
+class TokenSuspended(AuthenticationFailed):
+    """The token is suspended by the bank."""
+
+    code = "token_suspended"
+
+
+class TokenRevoked(AuthenticationFailed):
+    """The token is no longer in use."""
+
+    code = "token_revoked"
+
+
+class TokenExpired(AuthenticationFailed):
+    """The token was not registered in time and has expired."""
+
+    code = "token_expired"

@@ -1,0 +1,82 @@
+"""Audit event names and the event record: who did what, through which channel, and how it ended.
+
+An event never carries a seed, a code or a password; the fields below are all there is.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class Action(enum.StrEnum):
+    CUSTOMER_CREATED = "customer:created"
+    LOGIN_PASSWORD_CHECKED = "customer:login_password:checked"
+    CONFIRMATION_PASSWORD_CHECKED = "customer:confirmation_password:checked"
+    PASSWORD_LOCKED = "customer:password:locked"
+    PASSWORD_UNLOCKED = "customer:password:unlocked"
+    LOGIN = "customer:login"
+    LOGIN_OTP_CHANGED = "customer:login_otp:changed"
+    TRANSACTION_AUTHORIZED = "transaction:authorized"
+
+    TOKEN_ISSUED = "token:issued"
+    TOKEN_CODE_CHECKED = "token:code:checked"
+    TOKEN_BOUND = "token:bound"
+    TOKEN_STOPPED = "token:stopped"
+    TOKEN_EXCHANGED = "token:exchanged"
+    TOKEN_LOCKED = "token:locked"
+    TOKEN_UNLOCKED = "token:unlocked"
+    TOKEN_SUSPENDED = "token:suspended"
+    TOKEN_RESUMED = "token:resumed"
+    TOKEN_REVOKED = "token:revoked"
+    TOKEN_EXPIRED = "token:expired"
+    TOKEN_RESYNCED = "token:resynced"
+
+    KEYS_ROTATED = "keys:rotated"
+
+
+class Outcome(enum.StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+
+
+class Channel(enum.StrEnum):
+    WEB = "web"          # customer internet-banking screens
+    API = "api"          # bank systems over JSON
+    CONSOLE = "console"  # bank staff console
+    CLI = "cli"          # operators on the server
+    SYSTEM = "system"    # background jobs (expiry sweeps)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted: ``customer:<contract_id>``, ``staff:<name>``, ``operator`` or ``system``."""
+
+    name: str
+    channel: Channel
+
+    @classmethod
+    def customer(cls, contract_id: str, channel: Channel = Channel.WEB) -> Actor:
+        return cls(f"customer:{contract_id}", channel)
+
+    @classmethod
+    def staff(cls, staff_id: str) -> Actor:
+        return cls(f"staff:{staff_id}", Channel.CONSOLE)
+
+
+OPERATOR = Actor("operator", Channel.CLI)
+SYSTEM = Actor("system", Channel.SYSTEM)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    occurred_at: datetime
+    action: Action
+    outcome: Outcome
+    actor: str
+    channel: Channel
+    contract_id: str | None = None
+    serial: str | None = None
+    #: A short, secret-free reason: an error code (``wrong_code``) or staff's chosen reason.
+    reason: str | None = None

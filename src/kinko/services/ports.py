@@ -1,0 +1,162 @@
+"""The small storage interfaces the services need; ``kinko.store`` implements them.
+
+Every method that decides on replay or lockout is one atomic conditional update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol
+
+from kinko.domain.events import AuditEvent
+from kinko.domain.lifecycle import TokenState
+from kinko.domain.model import Customer, PasswordKind, Token, TokenOrigin
+from kinko.domain.otp import TotpParameters
+from kinko.domain.secrets import Password, Seed
+
+
+@dataclass(frozen=True)
+class NewToken:
+    serial: str
+    params: TotpParameters
+    origin: TokenOrigin
+    created_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    contract_id: str
+    name: str
+    email: str | None
+    login_password_hash: str
+    confirmation_password_hash: str
+    created_at: datetime
+
+
+class TokenRepository(Protocol):
+    def add(self, new: NewToken, seed: Seed) -> Token: ...
+
+    def get(self, token_id: int) -> Token | None: ...
+
+    def by_serial(self, serial: str) -> Token | None: ...
+
+    def serial_exists(self, serial: str) -> bool: ...
+
+    def bound_to(self, customer_id: int) -> Token | None:
+        """The customer's token in a bound state (active, locked or suspended), if any."""
+        ...
+
+    def of_customer(self, customer_id: int) -> Sequence[Token]:
+        """Every token the customer ever had, oldest first."""
+        ...
+
+    def seed(self, token: Token) -> Seed: ...
+
+    def spend_step(
+        self, token_id: int, *, step: int, drift: int, states: Collection[TokenState], now: datetime
+    ) -> bool:
+        """Accept ``step`` if the token is in ``states`` and ``step`` is above its last
+        accepted step: store step and drift, reset failures. False if another request
+        got there first or the state changed. One conditional UPDATE."""
+        ...
+
+    def record_failure(
+        self, token_id: int, *, state: TokenState, limit: int, limit_state: TokenState,
+        now: datetime,
+    ) -> tuple[int, TokenState] | None:
+        """Count one wrong code if the token is still in ``state``; at ``limit`` move it to
+        ``limit_state``. Returns the new count and state, or None if the state changed."""
+        ...
+
+    def change_state(
+        self, token_id: int, *, from_states: Collection[TokenState], to_state: TokenState,
+        now: datetime, customer_id: int | None = None, reset_failures: bool = False,
+    ) -> bool:
+        """Move the token if it is still in one of ``from_states``; optionally bind it to
+        ``customer_id``. False if it was not (somebody else changed it first)."""
+        ...
+
+    def set_sync(self, token_id: int, *, last_step: int, drift: int, now: datetime) -> bool:
+        """Staff resync: store the new drift and step and clear failures (only forward)."""
+        ...
+
+    def unbound_expired(self, now: datetime) -> Sequence[Token]: ...
+
+
+class CustomerRepository(Protocol):
+    def add(self, new: NewCustomer) -> Customer: ...
+
+    def get(self, customer_id: int) -> Customer | None: ...
+
+    def by_contract_id(self, contract_id: str) -> Customer | None: ...
+
+    def record_password_failure(
+        self, customer_id: int, kind: PasswordKind, *, limit: int, now: datetime
+    ) -> tuple[int, bool]:
+        """Count one wrong password atomically; returns the new count and whether it is
+        now locked."""
+        ...
+
+    def reset_password_failures(self, customer_id: int, kind: PasswordKind) -> None: ...
+
+    def unlock_password(self, customer_id: int, kind: PasswordKind) -> bool:
+        """Clear the lock and the count; False if it was not locked."""
+        ...
+
+    def set_password_hash(self, customer_id: int, kind: PasswordKind, new_hash: str) -> None: ...
+
+    def set_login_otp_required(self, customer_id: int, required: bool) -> None: ...
+
+
+class AuditLog(Protocol):
+    def record(self, event: AuditEvent) -> None: ...
+
+    def recent(
+        self, *, limit: int = 50, contract_id: str | None = None, serial: str | None = None
+    ) -> Sequence[AuditEvent]: ...
+
+
+class UnitOfWork(Protocol):
+    """One database transaction: rolled back on exit unless ``commit()`` was called."""
+
+    @property
+    def tokens(self) -> TokenRepository: ...
+
+    @property
+    def customers(self) -> CustomerRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: Password) -> str: ...
+
+    def verify(self, stored_hash: str, password: Password) -> bool:
+        """True if it matches; never raises for a mismatch."""
+        ...
+
+    def needs_rehash(self, stored_hash: str) -> bool: ...
+
+    def dummy_verify(self, password: Password) -> None:
+        """Spend the time of one verification, so unknown IDs take as long as known ones."""
+        ...

@@ -1,0 +1,182 @@
+"""The one path every one-time password takes: state, expiry, drift, replay, lockout, audit.
+
+Login, transactions, 利用開始, 利用中止, 交換 and staff resync all call ``verify_code``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from kinko.domain import otp
+from kinko.domain.errors import (
+    AuthenticationFailed,
+    NotFound,
+    ReplayedCode,
+    TokenExpired,
+    TokenLocked,
+    TokenRevoked,
+    TokenSuspended,
+    WrongCode,
+)
+from kinko.domain.events import Action, Actor, AuditEvent, Outcome
+from kinko.domain.lifecycle import TokenEvent, TokenState, transition
+from kinko.domain.model import Token
+from kinko.domain.secrets import Code
+from kinko.domain.serials import normalize_digits
+from kinko.services.context import Context
+from kinko.services.ports import UnitOfWork
+
+ACTIVE_ONLY: frozenset[TokenState] = frozenset({TokenState.ACTIVE})
+UNBOUND_ONLY: frozenset[TokenState] = frozenset({TokenState.UNBOUND})
+
+
+def state_error(token: Token) -> AuthenticationFailed:
+    """The error a customer sees when the token is not in a state that accepts codes."""
+    errors: dict[TokenState, AuthenticationFailed] = {
+        TokenState.LOCKED: TokenLocked(),
+        TokenState.SUSPENDED: TokenSuspended(),
+        TokenState.REVOKED: TokenRevoked(),
+    }
+    return errors.get(token.state, TokenRevoked("this token cannot be used here"))
+
+
+def reload_token(uow: UnitOfWork, token_id: int) -> Token:
+    """The token as stored now (after a change in this unit of work)."""
+    token = uow.tokens.get(token_id)
+    if token is None:
+        raise NotFound("no such token")
+    return token
+
+
+def audit(
+    uow: UnitOfWork,
+    now: datetime,
+    action: Action,
+    actor: Actor,
+    *,
+    outcome: Outcome = Outcome.SUCCESS,
+    contract_id: str | None = None,
+    serial: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Record one audit event in the caller's unit of work (committed with its change)."""
+    uow.audit.record(
+        AuditEvent(
+            occurred_at=now,
+            action=action,
+            outcome=outcome,
+            actor=actor.name,
+            channel=actor.channel,
+            contract_id=contract_id,
+            serial=serial,
+            reason=reason,
+        )
+    )
+
+
+def expire_if_due(uow: UnitOfWork, token: Token, now: datetime, actor: Actor) -> bool:
+    """Revoke an unbound token past its binding period; True if it was (or is now) expired."""
+    if not token.is_expired(now):
+        return False
+    target = transition(token.state, TokenEvent.EXPIRE)
+    if uow.tokens.change_state(token.id, from_states={token.state}, to_state=target, now=now):
+        audit(uow, now, Action.TOKEN_EXPIRED, actor, serial=token.serial, reason="unbound_ttl")
+    return True
+
+
+def verify_code(
+    ctx: Context,
+    token_id: int,
+    code: Code,
+    *,
+    actor: Actor,
+    contract_id: str | None = None,
+    states: Collection[TokenState] = ACTIVE_ONLY,
+) -> otp.TotpMatch:
+    """Check ``code`` against the token and spend its step, or raise and count the failure.
+
+    The outcome is committed before this returns or raises, so a code that was checked
+    stays spent, and a failure stays counted, whatever the caller does next.
+    """
+    now = ctx.clock()
+    with ctx.uow() as uow:
+        token = uow.tokens.get(token_id)
+        if token is None:
+            raise NotFound("no such token")
+        try:
+            match = _check(ctx, uow, token, code, now, states, actor, contract_id)
+        except AuthenticationFailed as error:
+            audit(uow, now, Action.TOKEN_CODE_CHECKED, actor, outcome=Outcome.FAILURE,
+                  contract_id=contract_id, serial=token.serial, reason=error.code)
+            uow.commit()
+            raise
+        audit(uow, now, Action.TOKEN_CODE_CHECKED, actor,
+              contract_id=contract_id, serial=token.serial)
+        uow.commit()
+        return match
+
+
+def _check(
+    ctx: Context,
+    uow: UnitOfWork,
+    token: Token,
+    code: Code,
+    now: datetime,
+    states: Collection[TokenState],
+    actor: Actor,
+    contract_id: str | None,
+) -> otp.TotpMatch:
+    if expire_if_due(uow, token, now, actor):
+        raise TokenExpired()
+    if token.state not in states:
+        raise state_error(token)
+    try:
+        match = otp.verify_totp(
+            token.params,
+            uow.tokens.seed(token).reveal(),
+            normalize_digits(code.reveal()),
+            now=now.timestamp(),
+            drift=token.drift,
+            window=ctx.policy.window,
+            last_step=token.last_step,
+        )
+    except WrongCode:
+        _count_failure(ctx, uow, token, now, actor, contract_id)
+        raise
+    if not uow.tokens.spend_step(token.id, step=match.step, drift=match.drift,
+                                 states=states, now=now):
+        # Another request spent this step (or a later one) first, or the state changed.
+        fresh = uow.tokens.get(token.id)
+        if fresh is not None and fresh.state not in states:
+            raise state_error(fresh)
+        raise ReplayedCode()
+    return match
+
+
+def _count_failure(
+    ctx: Context,
+    uow: UnitOfWork,
+    token: Token,
+    now: datetime,
+    actor: Actor,
+    contract_id: str | None,
+) -> None:
+    """Count a wrong code; raise ``TokenLocked`` when this one reached the limit."""
+    limit_state = transition(token.state, TokenEvent.TOO_MANY_FAILURES)
+    counted = uow.tokens.record_failure(
+        token.id, state=token.state, limit=ctx.policy.max_code_failures,
+        limit_state=limit_state, now=now,
+    )
+    if counted is None:
+        fresh = uow.tokens.get(token.id)
+        raise state_error(fresh) if fresh is not None else NotFound("no such token")
+    _, state = counted
+    if state is limit_state:
+        action = Action.TOKEN_LOCKED if state is TokenState.LOCKED else Action.TOKEN_REVOKED
+        audit(uow, now, action, actor, contract_id=contract_id, serial=token.serial,
+              reason="too_many_wrong_codes")
+        raise TokenLocked() if state is TokenState.LOCKED else TokenRevoked(
+            "too many wrong codes for an unregistered token"
+        )
+

@@ -1,0 +1,1 @@
+"""Persistence for kinko: the database schema, repositories and the sealed-seed box."""

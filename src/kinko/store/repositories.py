@@ -1,0 +1,390 @@
+"""SQL implementations of the service ports, and the unit of work that holds them.
+
+Replay and lockout decisions are single conditional UPDATE statements, atomic on SQLite
+(one writer at a time) and on PostgreSQL (row lock, WHERE re-checked after the wait).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from types import TracebackType
+
+from sqlalchemy import Engine, case, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from kinko.domain.errors import Conflict
+from kinko.domain.events import Action, AuditEvent, Channel, Outcome
+from kinko.domain.lifecycle import BOUND_STATES, TokenState
+from kinko.domain.model import Customer, PasswordKind, PasswordState, Token, TokenOrigin
+from kinko.domain.otp import Algorithm, TotpParameters
+from kinko.domain.secrets import Seed
+from kinko.services.ports import NewCustomer, NewToken
+from kinko.store.rows import AuditEventRow, CustomerRow, TokenRow
+from kinko.store.seedbox import SealedSeed, SeedBox
+
+_BOUND = [state.value for state in BOUND_STATES]
+
+
+def _token(row: TokenRow) -> Token:
+    return Token(
+        id=row.id,
+        serial=row.serial,
+        state=TokenState(row.state),
+        customer_id=row.customer_id,
+        params=TotpParameters(
+            algorithm=Algorithm(row.algorithm), digits=row.digits, period=row.period, t0=row.t0
+        ),
+        origin=TokenOrigin(row.origin),
+        last_step=row.last_step,
+        drift=row.drift,
+        failures=row.failures,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        bound_at=row.bound_at,
+        state_changed_at=row.state_changed_at,
+        last_used_at=row.last_used_at,
+    )
+
+
+def _customer(row: CustomerRow) -> Customer:
+    return Customer(
+        id=row.id,
+        contract_id=row.contract_id,
+        name=row.name,
+        email=row.email,
+        login_password=PasswordState(
+            row.login_password_hash, row.login_failures, row.login_locked_at
+        ),
+        confirmation_password=PasswordState(
+            row.confirmation_password_hash, row.confirmation_failures, row.confirmation_locked_at
+        ),
+        login_otp_required=row.login_otp_required,
+        created_at=row.created_at,
+    )
+
+
+class SqlTokenRepository:
+    def __init__(self, session: Session, seedbox: SeedBox) -> None:
+        self._session = session
+        self._seedbox = seedbox
+
+    def add(self, new: NewToken, seed: Seed) -> Token:
+        sealed = self._seedbox.seal(new.serial, seed)
+        row = TokenRow(
+            serial=new.serial,
+            state=TokenState.UNBOUND.value,
+            origin=new.origin.value,
+            algorithm=new.params.algorithm.value,
+            digits=new.params.digits,
+            period=new.params.period,
+            t0=new.params.t0,
+            seed_key_id=sealed.key_id,
+            seed_nonce=sealed.nonce,
+            seed_ciphertext=sealed.ciphertext,
+            drift=0,
+            failures=0,
+            created_at=new.created_at,
+            expires_at=new.expires_at,
+            state_changed_at=new.created_at,
+        )
+        self._session.add(row)
+        try:
+            self._session.flush()
+        except IntegrityError:
+            raise Conflict("serial number already taken") from None
+        return _token(row)
+
+    def get(self, token_id: int) -> Token | None:
+        row = self._session.execute(
+            select(TokenRow).where(TokenRow.id == token_id).execution_options(
+                populate_existing=True)
+        ).scalar_one_or_none()
+        return _token(row) if row else None
+
+    def by_serial(self, serial: str) -> Token | None:
+        row = self._session.execute(
+            select(TokenRow).where(TokenRow.serial == serial).execution_options(
+                populate_existing=True)
+        ).scalar_one_or_none()
+        return _token(row) if row else None
+
+    def serial_exists(self, serial: str) -> bool:
+        return self._session.execute(
+            select(TokenRow.id).where(TokenRow.serial == serial)
+        ).first() is not None
+
+    def bound_to(self, customer_id: int) -> Token | None:
+        row = self._session.execute(
+            select(TokenRow)
+            .where(TokenRow.customer_id == customer_id, TokenRow.state.in_(_BOUND))
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        return _token(row) if row else None
+
+    def of_customer(self, customer_id: int) -> Sequence[Token]:
+        rows = self._session.execute(
+            select(TokenRow).where(TokenRow.customer_id == customer_id).order_by(TokenRow.id)
+        ).scalars()
+        return [_token(row) for row in rows]
+
+    def seed(self, token: Token) -> Seed:
+        row = self._session.execute(
+            select(TokenRow.seed_key_id, TokenRow.seed_nonce, TokenRow.seed_ciphertext)
+            .where(TokenRow.id == token.id)
+        ).one()
+        return self._seedbox.open(token.serial, SealedSeed(row[0], row[1], row[2]))
+
+    def spend_step(
+        self, token_id: int, *, step: int, drift: int, states: Collection[TokenState],
+        now: datetime,
+    ) -> bool:
+        result = self._session.execute(
+            update(TokenRow)
+            .where(
+                TokenRow.id == token_id,
+                TokenRow.state.in_([s.value for s in states]),
+                or_(TokenRow.last_step.is_(None), TokenRow.last_step < step),
+            )
+            .values(last_step=step, drift=drift, failures=0, last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == 1
+
+    def record_failure(
+        self, token_id: int, *, state: TokenState, limit: int, limit_state: TokenState,
+        now: datetime,
+    ) -> tuple[int, TokenState] | None:
+        reaches_limit = TokenRow.failures + 1 >= limit
+        row = self._session.execute(
+            update(TokenRow)
+            .where(TokenRow.id == token_id, TokenRow.state == state.value)
+            .values(
+                failures=TokenRow.failures + 1,
+                state=case((reaches_limit, limit_state.value), else_=TokenRow.state),
+                state_changed_at=case((reaches_limit, now), else_=TokenRow.state_changed_at),
+            )
+            .returning(TokenRow.failures, TokenRow.state)
+            .execution_options(synchronize_session=False)
+        ).first()
+        return None if row is None else (row[0], TokenState(row[1]))
+
+    def change_state(
+        self, token_id: int, *, from_states: Collection[TokenState], to_state: TokenState,
+        now: datetime, customer_id: int | None = None, reset_failures: bool = False,
+    ) -> bool:
+        values: dict[str, object] = {"state": to_state.value, "state_changed_at": now}
+        if customer_id is not None:
+            values |= {"customer_id": customer_id, "bound_at": now}
+        if reset_failures:
+            values["failures"] = 0
+        try:
+            result = self._session.execute(
+                update(TokenRow)
+                .where(TokenRow.id == token_id,
+                       TokenRow.state.in_([s.value for s in from_states]))
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+        except IntegrityError:
+            raise Conflict("this contract already has a token in use") from None
+        return _rowcount(result) == 1
+
+    def set_sync(self, token_id: int, *, last_step: int, drift: int, now: datetime) -> bool:
+        result = self._session.execute(
+            update(TokenRow)
+            .where(TokenRow.id == token_id,
+                   or_(TokenRow.last_step.is_(None), TokenRow.last_step < last_step))
+            .values(last_step=last_step, drift=drift, failures=0, last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == 1
+
+    def unbound_expired(self, now: datetime) -> Sequence[Token]:
+        rows = self._session.execute(
+            select(TokenRow).where(
+                TokenRow.state == TokenState.UNBOUND.value, TokenRow.expires_at <= now
+            )
+        ).scalars()
+        return [_token(row) for row in rows]
+
+
+_PASSWORD_COLUMNS = {
+    PasswordKind.LOGIN: ("login_password_hash", "login_failures", "login_locked_at"),
+    PasswordKind.CONFIRMATION: (
+        "confirmation_password_hash", "confirmation_failures", "confirmation_locked_at",
+    ),
+}
+
+
+class SqlCustomerRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, new: NewCustomer) -> Customer:
+        row = CustomerRow(
+            contract_id=new.contract_id,
+            name=new.name,
+            email=new.email,
+            login_password_hash=new.login_password_hash,
+            login_failures=0,
+            confirmation_password_hash=new.confirmation_password_hash,
+            confirmation_failures=0,
+            login_otp_required=False,
+            created_at=new.created_at,
+        )
+        self._session.add(row)
+        try:
+            self._session.flush()
+        except IntegrityError:
+            raise Conflict(f"contract ID {new.contract_id} already exists") from None
+        return _customer(row)
+
+    def get(self, customer_id: int) -> Customer | None:
+        row = self._session.execute(
+            select(CustomerRow).where(CustomerRow.id == customer_id).execution_options(
+                populate_existing=True)
+        ).scalar_one_or_none()
+        return _customer(row) if row else None
+
+    def by_contract_id(self, contract_id: str) -> Customer | None:
+        row = self._session.execute(
+            select(CustomerRow).where(CustomerRow.contract_id == contract_id)
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        return _customer(row) if row else None
+
+    def record_password_failure(
+        self, customer_id: int, kind: PasswordKind, *, limit: int, now: datetime
+    ) -> tuple[int, bool]:
+        _, failures_name, locked_name = _PASSWORD_COLUMNS[kind]
+        failures = getattr(CustomerRow, failures_name)
+        locked_at = getattr(CustomerRow, locked_name)
+        row = self._session.execute(
+            update(CustomerRow)
+            .where(CustomerRow.id == customer_id)
+            .values({
+                failures: failures + 1,
+                locked_at: case((failures + 1 >= limit, func.coalesce(locked_at, now)),
+                                else_=locked_at),
+            })
+            .returning(failures, locked_at)
+            .execution_options(synchronize_session=False)
+        ).one()
+        return row[0], row[1] is not None
+
+    def reset_password_failures(self, customer_id: int, kind: PasswordKind) -> None:
+        _, failures_name, _ = _PASSWORD_COLUMNS[kind]
+        self._session.execute(
+            update(CustomerRow).where(CustomerRow.id == customer_id)
+            .values({failures_name: 0}).execution_options(synchronize_session=False)
+        )
+
+    def unlock_password(self, customer_id: int, kind: PasswordKind) -> bool:
+        _, failures_name, locked_name = _PASSWORD_COLUMNS[kind]
+        result = self._session.execute(
+            update(CustomerRow)
+            .where(CustomerRow.id == customer_id, getattr(CustomerRow, locked_name).is_not(None))
+            .values({failures_name: 0, locked_name: None})
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == 1
+
+    def set_password_hash(self, customer_id: int, kind: PasswordKind, new_hash: str) -> None:
+        hash_name, _, _ = _PASSWORD_COLUMNS[kind]
+        self._session.execute(
+            update(CustomerRow).where(CustomerRow.id == customer_id)
+            .values({hash_name: new_hash}).execution_options(synchronize_session=False)
+        )
+
+    def set_login_otp_required(self, customer_id: int, required: bool) -> None:
+        self._session.execute(
+            update(CustomerRow).where(CustomerRow.id == customer_id)
+            .values(login_otp_required=required).execution_options(synchronize_session=False)
+        )
+
+
+class SqlAuditLog:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def record(self, event: AuditEvent) -> None:
+        self._session.execute(insert(AuditEventRow).values(
+            occurred_at=event.occurred_at,
+            action=event.action.value,
+            outcome=event.outcome.value,
+            actor=event.actor,
+            channel=event.channel.value,
+            contract_id=event.contract_id,
+            serial=event.serial,
+            reason=event.reason,
+        ))
+
+    def recent(
+        self, *, limit: int = 50, contract_id: str | None = None, serial: str | None = None
+    ) -> Sequence[AuditEvent]:
+        query = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)
+        if contract_id is not None:
+            query = query.where(AuditEventRow.contract_id == contract_id)
+        if serial is not None:
+            query = query.where(AuditEventRow.serial == serial)
+        return [
+            AuditEvent(
+                occurred_at=row.occurred_at,
+                action=Action(row.action),
+                outcome=Outcome(row.outcome),
+                actor=row.actor,
+                channel=Channel(row.channel),
+                contract_id=row.contract_id,
+                serial=row.serial,
+                reason=row.reason,
+            )
+            for row in self._session.execute(query).scalars()
+        ]
+
+
+def _rowcount(result: object) -> int:
+    count = getattr(result, "rowcount", 0)
+    return int(count)
+
+
+class SqlUnitOfWork:
+    """One database transaction; rolled back on exit unless ``commit()`` was called."""
+
+    tokens: SqlTokenRepository
+    customers: SqlCustomerRepository
+    audit: SqlAuditLog
+
+    def __init__(self, sessions: sessionmaker[Session], seedbox: SeedBox) -> None:
+        self._sessions = sessions
+        self._seedbox = seedbox
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self.session = self._sessions()
+        self.tokens = SqlTokenRepository(self.session, self._seedbox)
+        self.customers = SqlCustomerRepository(self.session)
+        self.audit = SqlAuditLog(self.session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: Engine, seedbox: SeedBox) -> None:
+        self.engine = engine
+        self.seedbox = seedbox
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._sessions, self.seedbox)

@@ -1,0 +1,146 @@
+"""SQLAlchemy 2.0 tables of kinko: customers, tokens, the audit trail and the IB ledger.
+
+Column types behave the same on SQLite and PostgreSQL; migrations live in ``migrations/``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite has no time zones, so values are stored as naive UTC and tagged on the way out.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contract_id: Mapped[str] = mapped_column(String(10), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    login_password_hash: Mapped[str] = mapped_column(String(255))
+    login_failures: Mapped[int] = mapped_column(Integer, default=0)
+    login_locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmation_password_hash: Mapped[str] = mapped_column(String(255))
+    confirmation_failures: Mapped[int] = mapped_column(Integer, default=0)
+    confirmation_locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    login_otp_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TokenRow(Base):
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    serial: Mapped[str] = mapped_column(String(12), unique=True)
+    state: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    origin: Mapped[str] = mapped_column(String(16))
+    algorithm: Mapped[str] = mapped_column(String(8))
+    digits: Mapped[int] = mapped_column(Integer)
+    period: Mapped[int] = mapped_column(Integer)
+    t0: Mapped[int] = mapped_column(BigInteger)
+    # AES-256-GCM under the key ``seed_key_id``, the serial as associated data.
+    seed_key_id: Mapped[str] = mapped_column(String(32))
+    seed_nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
+    seed_ciphertext: Mapped[bytes] = mapped_column(LargeBinary(128))
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+    drift: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # At most one bound token per contract, enforced by the database itself.
+        Index(
+            "uq_tokens_one_bound_per_customer",
+            "customer_id",
+            unique=True,
+            sqlite_where=text("state IN ('active', 'locked', 'suspended')"),
+            postgresql_where=text("state IN ('active', 'locked', 'suspended')"),
+        ),
+        Index("ix_tokens_state_expires_at", "state", "expires_at"),
+    )
+
+
+class AuditEventRow(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[str] = mapped_column(String(16))
+    contract_id: Mapped[str | None] = mapped_column(String(10), index=True)
+    serial: Mapped[str | None] = mapped_column(String(12), index=True)
+    reason: Mapped[str | None] = mapped_column(String(255))
+
+
+class AccountRow(Base):
+    """A deposit account of the IB's own ledger (``kinko.banking``); balances in yen."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    branch_code: Mapped[str] = mapped_column(String(3))
+    branch_name: Mapped[str] = mapped_column(String(40))
+    account_type: Mapped[str] = mapped_column(String(16))
+    account_number: Mapped[str] = mapped_column(String(7))
+    holder_kana: Mapped[str] = mapped_column(String(60))
+    balance: Mapped[int] = mapped_column(BigInteger)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("branch_code", "account_type", "account_number"),)
