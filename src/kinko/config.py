@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     #: A base64 32-byte master key instead of the file (no rotation from the CLI then).
     master_key: SecretStr | None = None
 
+    #: The issuer shown by authenticator apps and in notices.
+    bank_name: str = "きんこ信用金庫"
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "info"

@@ -1,0 +1,88 @@
+"""Demo customers, accounts and tokens for ``make run``: one customer on passwords only,
+one with OTP and login OTP on, one with OTP for transactions only.
+
+Demo tokens are the only tokens whose codes the CLI will show (``kinko token code``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kinko.banking.ledger import AccountType, open_account
+from kinko.bootstrap import Kinko
+from kinko.domain.events import Channel
+from kinko.domain.model import TokenOrigin
+from kinko.domain.secrets import Code, Password
+from kinko.services import customers, enrollment
+from kinko.services.issuance import issue_token
+from kinko.store.rows import CustomerRow
+
+
+@dataclass(frozen=True)
+class DemoCustomer:
+    contract_id: str
+    name: str
+    kana: str
+    login_password: str
+    confirmation_password: str
+    otp: bool
+    login_otp: bool
+    balance: int
+
+
+# Demo credentials are public on purpose: they exist only in demo data.
+DEMO_CUSTOMERS = (
+    DemoCustomer("1000000001", "金庫 花子", "ｷﾝｺ ﾊﾅｺ", "hanako-login",
+                 "hanako-kakunin", otp=False, login_otp=False, balance=1_250_000),
+    DemoCustomer("1000000002", "信用 太郎", "ｼﾝﾖｳ ﾀﾛｳ", "taro-login",
+                 "taro-kakunin", otp=True, login_otp=True, balance=3_480_000),
+    DemoCustomer("1000000003", "小判 次郎", "ｺﾊﾞﾝ ｼﾞﾛｳ", "jiro-login",
+                 "jiro-kakunin", otp=True, login_otp=False, balance=520_000),
+)
+
+
+@dataclass(frozen=True)
+class DemoLine:
+    customer: DemoCustomer
+    serial: str | None
+
+
+def is_empty(kinko: Kinko) -> bool:
+    with Session(kinko.engine) as session:
+        return session.execute(select(CustomerRow.id).limit(1)).first() is None
+
+
+def load(kinko: Kinko) -> list[DemoLine]:
+    """Create the demo customers with an ordinary account each, and enroll their tokens
+    through the same 利用開始 service the customer screens use."""
+    ctx = kinko.ctx
+    lines = []
+    for number, demo in enumerate(DEMO_CUSTOMERS, start=1):
+        customer = customers.add_customer(
+            ctx, contract_id=demo.contract_id, name=demo.name,
+            login_password=Password(demo.login_password),
+            confirmation_password=Password(demo.confirmation_password),
+            email=f"demo{number}@example.jp",
+        )
+        open_account(kinko.engine, customer_id=customer.id, branch_code="001",
+                     branch_name="本店営業部", account_type=AccountType.ORDINARY,
+                     account_number=f"{1234560 + number:07d}", holder_kana=demo.kana,
+                     balance=demo.balance, now=ctx.clock())
+        serial = None
+        if demo.otp:
+            issued = issue_token(ctx, TokenOrigin.DEMO)
+            params = issued.token.params
+            started = enrollment.begin(ctx, demo.contract_id, Password(demo.login_password),
+                                       channel=Channel.CLI)
+            code = params.code_at(issued.seed.reveal(), ctx.clock().timestamp())
+            confirmed = enrollment.confirm_token(ctx, started, issued.token.serial, Code(code),
+                                                 channel=Channel.CLI)
+            enrollment.register(ctx, confirmed, login_otp_required=demo.login_otp,
+                                confirmation_password=Password(demo.confirmation_password),
+                                channel=Channel.CLI)
+            serial = issued.token.serial
+        lines.append(DemoLine(demo, serial))
+    return lines

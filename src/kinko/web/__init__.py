@@ -1,0 +1,1 @@
+"""Web adapters of kinko: customer IB screens, the staff console and the JSON API."""
