@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kinko.bootstrap import Kinko, build
 from kinko.config import Settings
 from kinko.domain.errors import KinkoError, NotFound
-from kinko.domain.model import TokenOrigin
+from kinko.domain.model import Customer, Token, TokenOrigin
 from kinko.domain.provisioning import otpauth_uri
 from kinko.domain.secrets import Password
 from kinko.domain.serials import format_serial, parse_serial
