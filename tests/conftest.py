@@ -34,7 +34,7 @@ def _postgresql_server() -> str | None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         engine.dispose()
-    except Exception as error:  # noqa: BLE001 - any failure means "not available"
+    except Exception as error:  # any failure means "not available"
         if _require_postgresql():
             pytest.exit(f"PostgreSQL is required here but did not answer at {url}: {error}", 3)
         return None
@@ -55,7 +55,9 @@ def pytest_report_header(config: pytest.Config) -> str:
     return "kinko backends: " + ", ".join(config.stash[_BACKENDS])
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:  # noqa: ANN001
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
     terminalreporter.write_line("kinko backends run: " + ", ".join(config.stash[_BACKENDS]))
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Engine
+
 from kinko.bootstrap import Kinko, build
 from kinko.config import Settings
 from kinko.domain.model import Customer, TokenOrigin
 from kinko.domain.secrets import Code, Password
 from kinko.services import customers, enrollment
+from kinko.services.context import Context
 from kinko.services.issuance import IssuedToken, issue_token
 from kinko.services.passwords import Argon2Hasher
 from kinko.store.seedbox import Keyring, SeedBox
@@ -37,7 +40,7 @@ class Harness:
     clock: FakeClock
 
     @property
-    def ctx(self):  # noqa: ANN201 - the services' Context
+    def ctx(self) -> Context:
         return self.kinko.ctx
 
     def customer(self, contract_id: str = "1000000001", *, name: str = "金庫 太郎") -> Customer:
@@ -89,12 +92,12 @@ class Harness:
         return issued
 
 
-def make_harness(engine, keyring: Keyring | None = None) -> Harness:  # noqa: ANN001
+def make_harness(engine: Engine, *, seedbox: SeedBox | None = None) -> Harness:
     clock = FakeClock()
     kinko = build(
         Settings(database_url=str(engine.url)),
         engine=engine,
-        seedbox=SeedBox(keyring or Keyring.generate()),
+        seedbox=seedbox or SeedBox(Keyring.generate()),
         hasher=Argon2Hasher.fast_for_tests(),
         clock=clock,
     )

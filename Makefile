@@ -1,0 +1,38 @@
+# kinko: `make run` starts a demo on SQLite, `make test` runs every check.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint typecheck pytest clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "kinko needs Python 3.11 or newer ($(PYTHON) is older)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: $(STAMP) ## migrate the SQLite database, load demo data if empty, serve on :8000
+	$(BIN)/kinko db upgrade
+	$(BIN)/kinko demo --if-empty
+	$(BIN)/kinko serve
+
+test: lint typecheck pytest ## ruff, mypy and the whole test suite (SQLite and PostgreSQL)
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check src tests
+
+typecheck: $(STAMP) ## mypy (strict for kinko.domain and kinko.services)
+	$(BIN)/mypy
+
+pytest: $(STAMP) ## the test suite only
+	$(BIN)/pytest
+
+clean: ## remove the virtualenv, caches and the local demo database
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis var artifacts

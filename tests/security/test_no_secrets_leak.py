@@ -1,0 +1,121 @@
+"""Seeds, codes and passwords never reach logs, audit events, error messages or reprs.
+
+Every flow runs with DEBUG logging on every logger (SQL statements and their parameters
+included); then the captured log and the whole audit table are searched for each secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kinko.domain.errors import KinkoError, ReplayedCode, WrongCode, WrongPassword
+from kinko.domain.events import Actor
+from kinko.domain.secrets import Code, Password, Seed
+from kinko.services import authentication, exchange, staff, stopping, transactions
+from kinko.store.rows import AuditEventRow
+from tests.support import CONFIRMATION_PASSWORD, LOGIN_PASSWORD, Harness
+
+NOISE = re.compile(r"\$argon2id\$\S+|b'(?:[^'\\]|\\.)*'|b\"(?:[^\"\\]|\\.)*\"|0x[0-9a-f]+")
+
+
+def seed_forms(seed: Seed) -> list[str]:
+    raw = seed.reveal()
+    return [raw.hex(), raw.hex().upper(), base64.b32encode(raw).decode().rstrip("="),
+            base64.urlsafe_b64encode(raw).decode().rstrip("="),
+            base64.b64encode(raw).decode().rstrip("="), repr(raw)[2:-1]]
+
+
+def test_no_flow_leaks_a_secret_into_logs_or_audit_events(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = harness
+    caplog.set_level(logging.DEBUG)
+    h.kinko.engine.echo = "debug"  # log every SQL statement with its parameters and rows
+    errors: list[str] = []
+    codes: list[str] = []
+
+    def code(issued: object, steps: int = 0) -> Code:
+        value = h.code(issued, steps=steps)  # type: ignore[arg-type]
+        codes.append(value.reveal())
+        return value
+
+    try:
+        customer = h.customer()
+        old = h.enroll(customer, login_otp=True)
+        authentication.login(h.ctx, customer.contract_id, Password(LOGIN_PASSWORD), code(old))
+        for attempt in (lambda: authentication.login(
+                            h.ctx, customer.contract_id, Password("wrong-pass-9")),
+                        lambda: transactions.authorize(h.ctx, customer.id, purpose="transfer",
+                                                       code=h.wrong_code(old)),
+                        lambda: transactions.authorize(h.ctx, customer.id, purpose="transfer",
+                                                       code=Code(codes[-1]))):
+            with pytest.raises((WrongPassword, WrongCode, ReplayedCode)) as caught:
+                attempt()
+            errors.append(str(caught.value))
+        h.next_step()
+        new = h.issue()
+        started = exchange.begin(h.ctx, customer.contract_id, Password(LOGIN_PASSWORD))
+        confirmed = exchange.confirm_old_token(h.ctx, started, code(old))
+        exchange.register_new_token(h.ctx, confirmed, new.token.serial, code(new))
+        h.next_step()
+        staff.resync(h.ctx, new.token.serial, code(new, 3), code(new, 4), reason="本人申出",
+                     actor=Actor.staff("sato"))
+        h.next_step()
+        started_stop = stopping.begin(h.ctx, customer.contract_id, Password(LOGIN_PASSWORD))
+        stopping.stop(h.ctx, started_stop, code(new, 4), Password(CONFIRMATION_PASSWORD))
+    finally:
+        h.kinko.engine.echo = False
+
+    log = caplog.text
+    with Session(h.kinko.engine) as session:
+        audit = "\n".join(
+            " ".join(str(v) for v in (r.action, r.outcome, r.actor, r.channel, r.contract_id,
+                                      r.serial, r.reason))
+            for r in session.execute(select(AuditEventRow)).scalars()
+        )
+    assert "token:code:checked" in audit and "SELECT" in log  # we did capture something
+
+    secrets = [LOGIN_PASSWORD, CONFIRMATION_PASSWORD, "wrong-pass-9"]
+    for issued in (old, new):
+        secrets += seed_forms(issued.seed)
+    for text in (log, audit, *errors):
+        for secret in secrets:
+            assert secret not in text
+        for value in codes:
+            assert not re.search(rf"(?<!\d){value}(?!\d)", audit + "\n".join(errors))
+    # Hashes, byte strings and addresses in the SQL log are noise a six-digit code could
+    # collide with by chance; everything else must not hold a code as a number of its own.
+    plain_log = NOISE.sub(" ", log)
+    for value in codes:
+        assert not re.search(rf"(?<![0-9A-Za-z]){value}(?![0-9A-Za-z])", plain_log)
+
+
+def test_secret_values_hide_in_repr_str_and_format() -> None:
+    for secret in (Password("hunter2-hunter2"), Code("123456"), Seed(b"\x01" * 20)):
+        for shown in (repr(secret), str(secret), f"{secret}", f"{secret!r}", str([secret])):
+            assert "hunter2" not in shown and "123456" not in shown and "\\x01" not in shown
+            assert "********" in shown
+
+
+def test_secrets_compare_in_constant_time_and_are_not_hashable() -> None:
+    assert Password("a-password") == Password("a-password")
+    assert Password("a-password") != Password("b-password")
+    assert Password("a-password") != Code("a-password")
+    with pytest.raises(TypeError):
+        hash(Code("123456"))
+
+
+def test_every_kinko_error_message_is_free_of_the_input() -> None:
+    from kinko.domain.serials import parse_code, parse_contract_id, parse_serial
+
+    for parse, typed in ((parse_serial, "98765"), (parse_code, "98765x"),
+                         (parse_contract_id, "98765")):
+        with pytest.raises(KinkoError) as caught:
+            parse(typed)
+        assert typed not in str(caught.value)
