@@ -358,3 +358,31 @@ def test_every_verification_outcome_is_audited(harness: Harness) -> None:
         (Outcome.FAILURE, "wrong_code"), (Outcome.SUCCESS, None), (Outcome.FAILURE, "replayed_code")
     ]
     assert all(e.serial == issued.token.serial for e in checks)
+
+
+def test_issued_tokens_get_a_random_160_bit_seed_and_a_fresh_luhn_serial(
+    harness: Harness,
+) -> None:
+    from kinko.domain.serials import is_valid_serial
+
+    tokens = [harness.issue() for _ in range(5)]
+    assert all(len(t.seed.reveal()) == 20 for t in tokens)
+    assert len({t.seed.reveal() for t in tokens}) == 5
+    assert all(is_valid_serial(t.token.serial) for t in tokens)
+    assert len({t.token.serial for t in tokens}) == 5
+    assert all(t.token.state is TokenState.UNBOUND for t in tokens)
+    expires = tokens[0].token.expires_at
+    assert expires is not None
+    assert expires - harness.clock() == harness.ctx.policy.unbound_ttl
+
+
+def test_a_serial_is_never_reused_even_after_revocation(harness: Harness) -> None:
+    from kinko.domain.model import TokenOrigin
+    from kinko.services.issuance import issue_token
+
+    h = harness
+    first = h.issue()
+    staff.revoke(h.ctx, first.token.serial, reason="その他", actor=STAFF)
+    proposals = iter([first.token.serial, first.token.serial, "100000000008"])
+    second = issue_token(h.ctx, TokenOrigin.ISSUED, serial_source=lambda: next(proposals))
+    assert second.token.serial == "100000000008"
