@@ -1,6 +1,6 @@
 """Deposit accounts of the IB's ledger (普通預金, 当座預金) and reading them.
 
-Transfers and bill payments arrive with the customer screens.
+Transfers and bill payments move money in ``kinko.banking.transfers``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class Account:
     balance: int
 
 
-def _account(row: AccountRow) -> Account:
+def account_from_row(row: AccountRow) -> Account:
     return Account(row.id, row.customer_id, row.branch_code, row.branch_name,
                    AccountType(row.account_type), row.account_number, row.holder_kana,
                    row.balance)
@@ -64,7 +64,7 @@ def open_account(
                          balance=balance, opened_at=now)
         session.add(row)
         session.flush()
-        return _account(row)
+        return account_from_row(row)
 
 
 def accounts_of(engine: Engine, customer_id: int) -> list[Account]:
@@ -73,4 +73,4 @@ def accounts_of(engine: Engine, customer_id: int) -> list[Account]:
             select(AccountRow).where(AccountRow.customer_id == customer_id)
             .order_by(AccountRow.id)
         ).scalars()
-        return [_account(row) for row in rows]
+        return [account_from_row(row) for row in rows]

@@ -1,0 +1,67 @@
+"""A small bank on the real store for the ledger tests: customers, accounts, balances, rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from kinko.banking.ledger import Account, AccountType, open_account
+from kinko.domain.model import Customer
+from kinko.store.rows import AccountRow, LedgerEntryRow, TransferRow
+from tests.support import Harness
+
+
+@dataclass
+class Bank:
+    harness: Harness
+
+    @property
+    def engine(self) -> Engine:
+        return self.harness.kinko.engine
+
+    def now(self) -> datetime:
+        return self.harness.clock()
+
+    def customer(self, contract_id: str = "1000000001", *, name: str = "金庫 花子") -> Customer:
+        return self.harness.customer(contract_id, name=name)
+
+    def account(
+        self,
+        customer: Customer,
+        number: str,
+        *,
+        balance: int,
+        branch_code: str = "001",
+        account_type: AccountType = AccountType.ORDINARY,
+        kana: str = "ｷﾝｺ ﾊﾅｺ",
+    ) -> Account:
+        return open_account(self.engine, customer_id=customer.id, branch_code=branch_code,
+                            branch_name="本店営業部", account_type=account_type,
+                            account_number=number, holder_kana=kana, balance=balance,
+                            now=self.now())
+
+    def balance(self, account: Account) -> int:
+        with Session(self.engine) as session:
+            return session.get_one(AccountRow, account.id).balance
+
+    def transfer_count(self) -> int:
+        with Session(self.engine) as session:
+            return session.execute(select(func.count()).select_from(TransferRow)).scalar_one()
+
+    def lines(self, account: Account) -> list[tuple[int, int, str]]:
+        """The account's statement lines, oldest first: (amount, balance after, description)."""
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(LedgerEntryRow).where(LedgerEntryRow.account_id == account.id)
+                .order_by(LedgerEntryRow.id)
+            ).scalars()
+            return [(row.amount, row.balance_after, row.description) for row in rows]
+
+
+@pytest.fixture
+def bank(harness: Harness) -> Bank:
+    return Bank(harness)
