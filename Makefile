@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest clean
+.PHONY: help run test lint typecheck pytest browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,8 +31,17 @@ lint: $(STAMP) ## ruff
 typecheck: $(STAMP) ## mypy (strict for kinko.domain and kinko.services)
 	$(BIN)/mypy
 
-pytest: $(STAMP) ## the test suite only
+pytest: $(STAMP) browser ## the test suite only
 	$(BIN)/pytest
+
+# The end-to-end tests drive Debian's chromium; fonts-ipafont-gothic draws the Japanese
+# in their screenshots. Installed here (as root, as in CI) when missing.
+browser: ## install Debian's chromium and a Japanese font for the browser tests
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi ipagothic; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium fonts-ipafont-gothic >/dev/null; \
+	else echo "install Debian's chromium and fonts-ipafont-gothic (as root) for the browser tests"; exit 1; fi
 
 clean: ## remove the virtualenv, caches and the local demo database
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis var artifacts

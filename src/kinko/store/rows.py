@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Dialect,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -144,3 +146,79 @@ class AccountRow(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("branch_code", "account_type", "account_number"),)
+
+
+class TransferRow(Base):
+    """One 振込 (transfer) or 収納 (Pay-easy bill payment) the customer made; amounts in yen.
+
+    ``request_key`` makes execution idempotent: a double submit finds the first row.
+    """
+
+    __tablename__ = "transfers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    receipt_number: Mapped[str] = mapped_column(String(12), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    from_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    fee: Mapped[int] = mapped_column(BigInteger)
+    # The payee of a transfer (NULL for a bill payment).
+    payee_bank_code: Mapped[str | None] = mapped_column(String(4))
+    payee_bank_name: Mapped[str | None] = mapped_column(String(40))
+    payee_branch_code: Mapped[str | None] = mapped_column(String(3))
+    payee_account_type: Mapped[str | None] = mapped_column(String(16))
+    payee_account_number: Mapped[str | None] = mapped_column(String(7))
+    payee_kana: Mapped[str | None] = mapped_column(String(60))
+    # The bill of a bill payment (NULL for a transfer).
+    biller_number: Mapped[str | None] = mapped_column(String(5))
+    biller_name: Mapped[str | None] = mapped_column(String(40))
+    customer_number: Mapped[str | None] = mapped_column(String(20))
+    confirmation_number: Mapped[str | None] = mapped_column(String(16))
+    request_key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('transfer', 'bill_payment')", name="kind"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("fee >= 0", name="fee_not_negative"),
+    )
+
+
+class LedgerEntryRow(Base):
+    """One line of an account's statement (入出金明細): signed yen and the balance after it.
+
+    Entries of one account are written while its row is locked, so ``id`` order is the
+    order in which the balance changed.
+    """
+
+    __tablename__ = "ledger_entries"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # Serves "the newest entries of this account" and every lookup by account alone.
+        Index("ix_ledger_entries_account_id_id", "account_id", "id"),
+    )
+
+
+class WebSessionRow(Base):
+    """A browser session of the customer site or the console; the cookie's token is only
+    stored as its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    realm: Mapped[str] = mapped_column(String(16))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    data: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

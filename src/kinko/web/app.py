@@ -6,38 +6,55 @@ Nothing is created at import time; tests and ``kinko serve`` each build their ow
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.exceptions import HTTPException
 
 from kinko import __version__
 from kinko.bootstrap import Kinko
 from kinko.store.db import current_revision, head_revision
+from kinko.store.sessions import SessionStore
+from kinko.web.customer import auth, banking, otp_flows, settings
+from kinko.web.customer.common import Web, message_page
+from kinko.web.pages import make_templates
+from kinko.web.websession import WebSessions
+
+#: The customer site's idle timeout (DESIGN: sessions live in the database).
+CUSTOMER_IDLE_TIMEOUT = timedelta(minutes=10)
+CUSTOMER_COOKIE = "kinko_session"
 
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
+    "Cross-Origin-Opener-Policy": "same-origin",
 }
-
-_HOME = """<!doctype html>
-<html lang="ja"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{bank} インターネットバンキング</title></head>
-<body style="font-family: sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem">
-<h1>{bank} インターネットバンキング</h1>
-<p>ワンタイムパスワードサーバー (kinko {version}) は稼働しています。</p>
-<p lang="en">The kinko one-time-password server is running.
-The customer screens arrive with the next release.</p>
-</body></html>"""
+STATIC = Path(__file__).with_name("static")
 
 
 def create_app(kinko: Kinko) -> FastAPI:
-    app = FastAPI(title="kinko", version=__version__, docs_url=None, redoc_url=None)
+    app = FastAPI(title="kinko", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    sessions = WebSessions(
+        SessionStore(kinko.engine, realm="customer", idle_timeout=CUSTOMER_IDLE_TIMEOUT),
+        cookie=CUSTOMER_COOKIE, clock=kinko.ctx.clock,
+    )
     app.state.kinko = kinko
+    app.state.web = Web(kinko, make_templates(), sessions)
+
+    app.middleware("http")(sessions.middleware())
 
     @app.middleware("http")
     async def security_headers(
@@ -45,12 +62,28 @@ def create_app(kinko: Kinko) -> FastAPI:
     ) -> Response:
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
+            if name == "Cache-Control" and request.url.path.startswith("/static/"):
+                continue
             response.headers.setdefault(name, value)
         return response
 
-    @app.get("/", response_class=HTMLResponse)
-    def home() -> str:
-        return _HOME.format(bank=kinko.settings.bank_name, version=__version__)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (auth, otp_flows, banking, settings):
+        app.include_router(module.router)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith(("/healthz", "/api/")):
+            return JSONResponse({"detail": exc.detail}, exc.status_code)
+        title = "ページが見つかりません。" if exc.status_code == 404 else "エラー"
+        return await run_in_threadpool(message_page, request, title=title, next_href="/",
+                                       next_label="戻る", status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        return await run_in_threadpool(message_page, request, title="エラー",
+                                       error="入力内容が正しくありません。", next_href="/",
+                                       next_label="戻る", status_code=400)
 
     @app.get("/healthz")
     def health() -> JSONResponse:
@@ -59,7 +92,7 @@ def create_app(kinko: Kinko) -> FastAPI:
             with kinko.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
             current, head = current_revision(kinko.engine), head_revision(kinko.engine)
-        except Exception:
+        except Exception:  # any database failure means "not ready"
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
         ok = current == head
         return JSONResponse(

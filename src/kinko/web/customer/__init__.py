@@ -1,0 +1,1 @@
+"""The customer internet-banking screens: login, the OTP flows, banking and settings."""

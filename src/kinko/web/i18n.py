@@ -1,0 +1,224 @@
+"""Japanese first, English second: templates and handlers write the Japanese text, and
+``translate`` gives the English one when the customer switched language.
+
+Every Japanese string shown through ``_()`` must have an entry in ``EN`` (a test checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGUAGES = ("ja", "en")
+LANG_COOKIE = "kinko_lang"
+
+EN: dict[str, str] = {
+    # layout
+    "インターネットバンキング": "Internet Banking",
+    "English": "English",
+    "日本語": "日本語",
+    "ログアウト": "Log out",
+    "ホーム": "Home",
+    "振込": "Transfer",
+    "収納サービス": "Bill payment",
+    "ワンタイムパスワード設定": "One-time password settings",
+    "ワンタイムパスワード履歴": "One-time password history",
+    "メニュー": "Menu",
+    "お問い合わせ: 当金庫インターネットバンキングヘルプデスク 0120-000-000 (平日 9:00〜17:00)":
+        "Contact: internet banking help desk 0120-000-000 (weekdays 9:00–17:00)",
+    # login
+    "ログイン": "Log in",
+    "契約者ID": "Contract ID",
+    "ログインパスワード": "Login password",
+    "10桁の数字": "10 digits",
+    "ワンタイムパスワード": "One-time password",
+    "ワンタイムパスワードをお使いのお客さま": "For customers using one-time passwords",
+    "利用開始": "Start using",
+    "利用中止": "Stop using",
+    "交換": "Exchange",
+    "ログイン時のワンタイムパスワード認証": "One-time password at login",
+    "ソフトウェアトークンに表示されている6桁のワンタイムパスワードを入力してください。":
+        "Enter the 6-digit one-time password shown by your software token.",
+    "ログインしました。": "You are logged in.",
+    "ログアウトしました。": "You have logged out.",
+    "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。":
+        "You were logged out after a period of inactivity. Please log in again.",
+    "ログインしてください。": "Please log in.",
+    "次へ": "Next",
+    "登録": "Register",
+    "停止": "Stop",
+    "実行": "Execute",
+    "戻る": "Back",
+    "ログイン画面へ戻る": "Back to the login screen",
+    "ホームへ戻る": "Back to home",
+    "中止する": "Cancel",
+    # steps
+    "手順": "Step",
+    "契約者ID・ログインパスワードの入力": "Contract ID and login password",
+    "シリアル番号・ワンタイムパスワードの入力": "Serial number and one-time password",
+    "ログイン時のワンタイムパスワード認証・確認用パスワードの入力":
+        "One-time password at login, and confirmation password",
+    "ワンタイムパスワード・確認用パスワードの入力": "One-time password and confirmation password",
+    "現在お使いのトークンのワンタイムパスワードの入力":
+        "One-time password of the token in use now",
+    "新しいトークンのシリアル番号・ワンタイムパスワードの入力":
+        "Serial number and one-time password of the new token",
+    "完了": "Done",
+    "ワンタイムパスワード利用開始": "Start using one-time passwords",
+    "ワンタイムパスワード利用中止": "Stop using one-time passwords",
+    "ワンタイムパスワード交換": "Exchange the token",
+    "シリアル番号": "Serial number",
+    "12桁の数字 (トークンのワンタイムパスワードの下に表示)":
+        "12 digits (shown under the one-time password in the app)",
+    "確認用パスワード": "Confirmation password",
+    "する": "Required",
+    "しない": "Not required",
+    "ログイン時にもワンタイムパスワードを入力する": "Also ask for the one-time password at login",
+    "ワンタイムパスワードの利用を開始しました。": "You have started using one-time passwords.",
+    "これからはお振込などのお取引の際にワンタイムパスワードが必要です。":
+        "From now on, transfers and other transactions need the one-time password.",
+    "ログイン時にもワンタイムパスワードが必要です。":
+        "Logging in also needs the one-time password.",
+    "ワンタイムパスワードの利用を中止しました。": "You have stopped using one-time passwords.",
+    "これからはお取引の際に確認用パスワードをご利用ください。":
+        "Transactions now use the confirmation password again.",
+    "ソフトウェアトークンの交換が完了しました。": "The token has been exchanged.",
+    "これからは新しいトークンのワンタイムパスワードをご利用ください。":
+        "From now on, use the one-time passwords of the new token.",
+    "新しいスマートフォンにアプリをインストールし、表示されたシリアル番号とワンタイムパスワードを次の画面で入力します。":
+        "Install the app on the new smartphone; you will enter the serial number and "
+        "one-time password it shows on a later screen.",
+    "交換が完了するまで、現在のトークンは引き続きご利用いただけます。":
+        "The current token keeps working until the exchange is complete.",
+    # flow messages
+    "操作の順番が正しくないため、最初からやり直してください。":
+        "The steps were not followed in order. Please start again.",
+    "一定時間操作がなかったため、最初からやり直してください。":
+        "The procedure timed out after a period of inactivity. Please start again.",
+    "この手続きは完了しています。": "This procedure is already complete.",
+    "画面の有効期限が切れました。もう一度操作してください。":
+        "This page has expired. Please try again.",
+    # errors
+    "契約者IDまたはログインパスワードが正しくありません。":
+        "The contract ID or login password is not correct.",
+    "ワンタイムパスワードが正しくありません。": "The one-time password is not correct.",
+    "このワンタイムパスワードは使用済みです。次に表示されるワンタイムパスワードを入力してください。":
+        "This one-time password was already used. Please enter the next one.",
+    "入力内容が正しくありません。": "Some input is not correct.",
+    "ワンタイムパスワードまたは確認用パスワードが正しくありません。":
+        "The one-time password or the confirmation password is not correct.",
+    "確認用パスワードが正しくありません。": "The confirmation password is not correct.",
+    "ご本人確認ができないため、お手続きを停止しました。当金庫までお問い合わせください。":
+        "We could not confirm your identity, so the procedure was stopped. "
+        "Please contact the bank.",
+    "パスワードがロックされています。当金庫までお問い合わせください。":
+        "The password is locked. Please contact the bank.",
+    "ワンタイムパスワードがロックされています。当金庫までお問い合わせください。":
+        "The one-time password is locked. Please contact the bank.",
+    "ワンタイムパスワードが利用停止中です。当金庫までお問い合わせください。":
+        "The one-time password is suspended. Please contact the bank.",
+    "このトークンは利用できません。当金庫までお問い合わせください。":
+        "This token cannot be used. Please contact the bank.",
+    "トークンの有効期限が切れています。アプリでトークンを作り直してください。":
+        "The token has expired. Please create a new token in the app.",
+    "このシリアル番号のトークンは登録できません。シリアル番号をご確認ください。":
+        "No token with this serial number can be registered. Please check the number.",
+    "すでにワンタイムパスワードをご利用中です。": "One-time passwords are already in use.",
+    "ワンタイムパスワードをご利用ではありません。": "One-time passwords are not in use.",
+    "受付できませんでした。もう一度最初からお試しください。":
+        "The request could not be accepted. Please start again.",
+    "契約者IDは10桁の数字で入力してください。": "Enter the contract ID as 10 digits.",
+    "シリアル番号は12桁の数字で入力してください。": "Enter the serial number as 12 digits.",
+    "シリアル番号に誤りがあります。ご確認ください。":
+        "The serial number is not valid. Please check it.",
+    "ワンタイムパスワードは6桁の数字で入力してください。":
+        "Enter the one-time password as 6 digits.",
+    "入力してください。": "Please fill this in.",
+    "選択してください。": "Please choose one.",
+    "ページが見つかりません。": "Page not found.",
+    "エラー": "Error",
+    # home / banking
+    "口座一覧": "Accounts",
+    "支店": "Branch",
+    "科目": "Type",
+    "口座番号": "Account number",
+    "残高": "Balance",
+    "入出金明細": "Recent transactions",
+    "日時": "Date",
+    "摘要": "Description",
+    "お支払金額": "Paid out",
+    "お預入金額": "Paid in",
+    "明細はありません。": "No transactions.",
+    "円": " yen",
+    "ようこそ": "Welcome",
+    "さま": "",
+    "ワンタイムパスワード: 利用中": "One-time password: in use",
+    "ワンタイムパスワード: 未利用": "One-time password: not in use",
+    "お振込": "Transfer",
+    "振込内容の入力": "Transfer details",
+    "振込内容の確認": "Confirm the transfer",
+    "振込完了": "Transfer complete",
+    "支払口座": "From account",
+    "振込先金融機関コード": "Payee bank code",
+    "4桁の数字": "4 digits",
+    "振込先支店番号": "Payee branch code",
+    "3桁の数字": "3 digits",
+    "振込先科目": "Payee account type",
+    "普通": "Ordinary",
+    "当座": "Current",
+    "貯蓄": "Savings",
+    "振込先口座番号": "Payee account number",
+    "7桁の数字": "7 digits",
+    "受取人名 (カナ)": "Payee name (kana)",
+    "振込金額": "Amount",
+    "振込手数料": "Fee",
+    "お引出し合計": "Total debit",
+    "振込先": "Payee",
+    "受付番号": "Receipt number",
+    "受付日時": "Accepted at",
+    "上記の内容でよろしければ、ワンタイムパスワードを入力して「実行」を押してください。":
+        "If the details are correct, enter the one-time password and press Execute.",
+    "上記の内容でよろしければ、確認用パスワードを入力して「実行」を押してください。":
+        "If the details are correct, enter the confirmation password and press Execute.",
+    "お振込を受け付けました。": "The transfer has been accepted.",
+    "収納サービス (ペイジー)": "Bill payment (Pay-easy)",
+    "払込内容の入力": "Payment details",
+    "払込内容の確認": "Confirm the payment",
+    "払込完了": "Payment complete",
+    "収納機関番号": "Biller number",
+    "5桁の数字": "5 digits",
+    "お客さま番号": "Customer number",
+    "確認番号": "Confirmation number",
+    "払込金額": "Amount",
+    "収納機関": "Biller",
+    "お支払いを受け付けました。": "The payment has been accepted.",
+    "残高が不足しています。": "The balance is not sufficient.",
+    "振込先が見つかりません。": "The payee was not found.",
+    "収納機関番号が見つかりません。": "The biller number was not found.",
+    # settings / history
+    "現在の設定": "Current setting",
+    "変更後の設定": "New setting",
+    "変更する": "Change",
+    "設定を変更しました。": "The setting has been changed.",
+    "ワンタイムパスワードをご利用の場合に設定できます。":
+        "This can be set while one-time passwords are in use.",
+    "操作": "Event",
+    "結果": "Result",
+    "履歴はありません。": "No history.",
+    "登録 (利用開始)": "Registered (start)",
+    "登録 (交換)": "Registered (exchange)",
+    "交換により停止": "Replaced by exchange",
+    "ロック": "Locked",
+    "ロック解除": "Unlocked",
+    "利用停止 (当金庫)": "Suspended (bank)",
+    "利用再開 (当金庫)": "Resumed (bank)",
+    "失効 (当金庫)": "Revoked (bank)",
+    "ログイン時認証の変更": "Login OTP changed",
+}
+
+
+def translate(text: str, lang: str) -> str:
+    return EN.get(text, text) if lang == "en" else text
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    return lambda text: translate(text, lang)
