@@ -45,8 +45,9 @@ TRANSITIONS: Mapping[tuple[TokenState, TokenEvent], TokenState] = MappingProxyTy
     (S.ACTIVE, E.STOP): S.REVOKED,
     (S.ACTIVE, E.EXCHANGE_OUT): S.REVOKED,
     (S.ACTIVE, E.REVOKE): S.REVOKED,
+    # A locked token is not suspended: it takes no codes already, and a later resume would
+    # make it active without the unlock that staff must decide on.
     (S.LOCKED, E.UNLOCK): S.ACTIVE,
-    (S.LOCKED, E.SUSPEND): S.SUSPENDED,
     (S.LOCKED, E.REVOKE): S.REVOKED,
     (S.SUSPENDED, E.RESUME): S.ACTIVE,
     (S.SUSPENDED, E.REVOKE): S.REVOKED,
