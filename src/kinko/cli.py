@@ -114,17 +114,18 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     if not demo.is_empty(kinko):
         if args.if_empty:
             print("demo data: the database already has customers; nothing loaded")
-            _print_demo_logins(None)
+            _print_demo_logins(None, [])
             return 0
         raise CliError("the database already has customers; demo data loads only into an "
                        "empty database (use --if-empty to skip quietly)")
     lines = demo.load(kinko)
+    spares = demo.spare_tokens(kinko)
     print("demo data loaded")
-    _print_demo_logins(lines)
+    _print_demo_logins(lines, spares)
     return 0
 
 
-def _print_demo_logins(lines: Sequence[DemoLine] | None) -> None:
+def _print_demo_logins(lines: Sequence[DemoLine] | None, spares: Sequence[str]) -> None:
     from kinko.demo import DEMO_CUSTOMERS
 
     print("\n  契約者ID      ログインPW        確認用PW          OTP")
@@ -138,7 +139,12 @@ def _print_demo_logins(lines: Sequence[DemoLine] | None) -> None:
         extra = f"  serial {format_serial(serial)}" if serial else ""
         print(f"  {c.contract_id}  {c.login_password:<16}  {c.confirmation_password:<16}  "
               f"{otp}{extra}")
-    print("\n  demo token codes: kinko token code SERIAL   (serials: kinko token list --demo)\n")
+    if spares:
+        print("\n  unbound demo tokens for 利用開始 / 交換: "
+              + ", ".join(format_serial(serial) for serial in spares))
+    print("\n  a demo token's current code: .venv/bin/kinko token code SERIAL"
+          "   (all demo serials: .venv/bin/kinko token list --demo)")
+    print("  then open http://127.0.0.1:8000/login\n")
 
 
 # --- customer --------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinko.banking.ledger import AccountType, open_account
+from kinko.banking.transfers import seed_demo_history
 from kinko.bootstrap import Kinko
 from kinko.domain.events import Channel
 from kinko.domain.model import TokenOrigin
@@ -50,6 +51,10 @@ class DemoLine:
     serial: str | None
 
 
+#: Unbound demo tokens for trying 利用開始 and 交換 before the token app exists.
+SPARE_TOKENS = 2
+
+
 def is_empty(kinko: Kinko) -> bool:
     with Session(kinko.engine) as session:
         return session.execute(select(CustomerRow.id).limit(1)).first() is None
@@ -67,10 +72,11 @@ def load(kinko: Kinko) -> list[DemoLine]:
             confirmation_password=Password(demo.confirmation_password),
             email=f"demo{number}@example.jp",
         )
-        open_account(kinko.engine, customer_id=customer.id, branch_code="001",
-                     branch_name="本店営業部", account_type=AccountType.ORDINARY,
-                     account_number=f"{1234560 + number:07d}", holder_kana=demo.kana,
-                     balance=demo.balance, now=ctx.clock())
+        account = open_account(kinko.engine, customer_id=customer.id, branch_code="001",
+                               branch_name="本店営業部", account_type=AccountType.ORDINARY,
+                               account_number=f"{1234560 + number:07d}",
+                               holder_kana=demo.kana, balance=demo.balance, now=ctx.clock())
+        seed_demo_history(kinko.engine, account.id, ctx.clock())
         serial = None
         if demo.otp:
             issued = issue_token(ctx, TokenOrigin.DEMO)
@@ -86,3 +92,8 @@ def load(kinko: Kinko) -> list[DemoLine]:
             serial = issued.token.serial
         lines.append(DemoLine(demo, serial))
     return lines
+
+
+def spare_tokens(kinko: Kinko) -> list[str]:
+    """Issue the unbound demo tokens that 利用開始 and 交換 can be tried with."""
+    return [issue_token(kinko.ctx, TokenOrigin.DEMO).token.serial for _ in range(SPARE_TOKENS)]

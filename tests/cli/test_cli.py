@@ -120,7 +120,9 @@ def test_keys_rotate_reseals_every_seed_and_codes_still_match(migrated: Path) ->
     serial = run(migrated, "token", "list", "--demo").stdout.split("  ")[0]
     rotated = run(migrated, "keys", "rotate")
     assert rotated.returncode == 0, rotated.stderr
-    assert "2 seeds re-encrypted" in rotated.stdout
+    tokens = len(run(migrated, "token", "list").stdout.splitlines())
+    assert tokens >= 2
+    assert f"{tokens} seeds re-encrypted" in rotated.stdout
     status = run(migrated, "keys", "status").stdout
     assert status.count(" seeds") == 1 and "(current)" in status
     pruned = run(migrated, "keys", "prune")

@@ -53,6 +53,8 @@ def start(session: WebSession, name: str, first_step: str, now: datetime) -> Flo
 def expect(session: WebSession, name: str, step: str, now: datetime) -> Flow:
     """The flow if it is at ``step`` now; otherwise ``FlowInterrupted`` (and it is dropped)."""
     raw = session.data.get("flow")
+    if not raw and session.expired:
+        raise FlowInterrupted(name, TIMED_OUT)
     if not raw or raw.get("name") != name:
         finished = session.data.get("finished_flow") == name
         raise FlowInterrupted(name, FINISHED if finished else OUT_OF_ORDER)

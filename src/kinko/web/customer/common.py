@@ -19,9 +19,11 @@ from kinko.bootstrap import Kinko
 from kinko.domain.secrets import Code, Password
 from kinko.services.context import Context
 from kinko.store.sessions import WebSession
+from kinko.web import flows
 from kinko.web.pages import redirect, render
 from kinko.web.websession import CsrfFailed, WebSessions
 
+FLOW_STARTS = ("enroll", "stop", "exchange")
 LOGIN_EXPIRED = "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。"
 FORM_EXPIRED = "画面の有効期限が切れました。もう一度操作してください。"
 
@@ -119,8 +121,22 @@ async def posted(
     try:
         form = await read_form(request)
     except CsrfFailed:
-        return await run_in_threadpool(csrf_failed_page, request)
+        return await run_in_threadpool(_csrf_failed, request)
     return await run_in_threadpool(handler, request, form)
+
+
+def _csrf_failed(request: Request) -> Response:
+    """A form from a session that timed out starts its procedure again with a note; any
+    other CSRF failure is refused."""
+    s = session(request)
+    if not s.expired:
+        return csrf_failed_page(request)
+    parts = request.url.path.split("/")
+    if len(parts) > 2 and parts[1] == "otp" and parts[2] in FLOW_STARTS:
+        s.data["notice"] = flows.TIMED_OUT
+        return redirect(f"/otp/{parts[2]}")
+    s.data["notice"] = LOGIN_EXPIRED
+    return redirect("/login")
 
 
 def login_required(request: Request) -> SignedIn | Response:
