@@ -194,6 +194,31 @@ EN: dict[str, str] = {
     "残高が不足しています。": "The balance is not sufficient.",
     "振込先が見つかりません。": "The payee was not found.",
     "収納機関番号が見つかりません。": "The biller number was not found.",
+    # banking field messages (kinko.banking, shown next to the input)
+    "金融機関コードは4桁の数字で入力してください": "Enter the bank code as 4 digits",
+    "支店コードは3桁の数字で入力してください": "Enter the branch code as 3 digits",
+    "口座番号は7桁の数字で入力してください": "Enter the account number as 7 digits",
+    "収納機関番号は5桁の数字で入力してください": "Enter the biller number as 5 digits",
+    "お客様番号は20桁以内の数字で入力してください":
+        "Enter the customer number as up to 20 digits",
+    "確認番号は16桁以内の数字で入力してください":
+        "Enter the confirmation number as up to 16 digits",
+    "出金口座を選択してください": "Choose the account to pay from",
+    "預金種目を選択してください": "Choose the account type",
+    "金額は数字で入力してください": "Enter the amount in digits",
+    "金額を入力してください": "Enter the amount",
+    "金額は1円以上10,000,000円以下で入力してください":
+        "Enter an amount from 1 to 10,000,000 yen",
+    "受取人名を入力してください": "Enter the payee's name",
+    "受取人名はカナ・英大文字・数字・記号（）．－／で入力してください":
+        "Enter the payee's name in kana, capital letters, digits and （）．－／",
+    "受取人名は半角30文字以内で入力してください":
+        "The payee's name must be at most 30 half-width characters",
+    "残高が不足しています": "The balance is not sufficient",
+    "この金融機関へのお振込はお取り扱いできません": "Transfers to this bank are not available",
+    "この収納機関番号はお取り扱いできません": "This biller number is not available",
+    "お振込先の口座が見つかりません": "The payee account was not found",
+    "出金口座と同じ口座にはお振込できません": "You cannot transfer to the paying account",
     # settings / history
     "現在の設定": "Current setting",
     "変更後の設定": "New setting",

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from kinko.web.i18n import LANG_COOKIE, LANGUAGES, translator
 
@@ -40,6 +41,19 @@ class Field:
         return self.kind in ("password", "otp")
 
 
+class Yen(int):
+    """An amount shown as money: ``12,000円``, or ``12,000 yen`` on the English pages."""
+
+
+@pass_context
+def show(context: Any, value: object) -> str:
+    """A summary value in the page's language (money formatted, known texts translated)."""
+    translate = context["_"]
+    if isinstance(value, Yen):
+        return f"{int(value):,}{translate('円')}"
+    return translate(value) if isinstance(value, str) else str(value)
+
+
 @dataclass(frozen=True)
 class Step:
     """A step as the bank's guide numbers it; one screen may cover several (⑤⑥)."""
@@ -62,6 +76,7 @@ def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.globals["CIRCLED"] = CIRCLED
     templates.env.filters["yen"] = lambda amount: f"{int(amount):,}"
+    templates.env.filters["show"] = show
     templates.env.filters["jst"] = lambda at: at.astimezone(JST).strftime("%Y/%m/%d %H:%M")
     templates.env.filters["serial"] = lambda s: f"{s[:4]} {s[4:8]} {s[8:]}" if s else ""
     return templates

@@ -31,7 +31,7 @@ from kinko.web.customer.common import (
     web,
 )
 from kinko.web.errors import customer_message
-from kinko.web.pages import JST, Field, redirect
+from kinko.web.pages import JST, Field, Yen, redirect
 
 router = APIRouter()
 
@@ -69,8 +69,7 @@ BILLPAY = PaymentScreen(
 
 
 def _account_label(account: Account) -> str:
-    return (f"{account.branch_name} {account.account_type.label} {account.account_number} "
-            f"({account.balance:,}円)")
+    return f"{account.branch_name} {account.account_type.label} {account.account_number}"
 
 
 # --- home ----------------------------------------------------------------------------
@@ -180,24 +179,24 @@ def _pending(request: Request, screen: PaymentScreen) -> dict[str, Any] | None:
     return pending if pending and pending.get("kind") == screen.kind else None
 
 
-def _summary(screen: PaymentScreen, draft: Any) -> list[tuple[str, str]]:
+def _summary(screen: PaymentScreen, draft: Any) -> list[tuple[str, object]]:
     source = draft.from_account
-    rows = [("支払口座", f"{source.branch_name} {source.account_type.label} "
-                     f"{source.account_number}")]
+    paying = f"{source.branch_name} {source.account_type.label} {source.account_number}"
+    rows: list[tuple[str, object]] = [("支払口座", paying)]
     if screen is TRANSFER:
         p = draft.payee
         rows += [("振込先", f"{p.bank_name} ({p.bank_code}) {p.branch_code} "
                          f"{p.account_type.label} {p.account_number}"),
                  ("受取人名 (カナ)", p.kana),
-                 ("振込金額", f"{draft.amount:,}円"),
-                 ("振込手数料", f"{draft.fee:,}円"),
-                 ("お引出し合計", f"{draft.total:,}円")]
+                 ("振込金額", Yen(draft.amount)),
+                 ("振込手数料", Yen(draft.fee)),
+                 ("お引出し合計", Yen(draft.total))]
     else:
         b = draft.bill
         rows += [("収納機関", f"{b.biller_name} ({b.biller_number})"),
                  ("お客さま番号", b.customer_number),
                  ("確認番号", b.confirmation_number),
-                 ("払込金額", f"{draft.amount:,}円")]
+                 ("払込金額", Yen(draft.amount))]
     return rows
 
 
@@ -312,19 +311,20 @@ def show_receipt(number: str, request: Request) -> Response:
         return page(request, "message.html", title="エラー", error="ページが見つかりません。",
                     next_href="/home", next_label="ホームへ戻る", status_code=404)
     screen = TRANSFER if receipt.kind == transfers.PaymentKind.TRANSFER else BILLPAY
-    summary = [("受付番号", receipt.receipt_number),
+    summary: list[tuple[str, object]] = [
+               ("受付番号", receipt.receipt_number),
                ("受付日時", receipt.created_at.astimezone(JST).strftime("%Y/%m/%d %H:%M:%S"))]
     if receipt.payee is not None:
         p = receipt.payee
         summary += [("振込先", f"{p.bank_name} {p.branch_code} {p.account_type.label} "
                               f"{p.account_number}"),
-                    ("受取人名 (カナ)", p.kana), ("振込金額", f"{receipt.amount:,}円"),
-                    ("振込手数料", f"{receipt.fee:,}円")]
+                    ("受取人名 (カナ)", p.kana), ("振込金額", Yen(receipt.amount)),
+                    ("振込手数料", Yen(receipt.fee))]
     if receipt.bill is not None:
         b = receipt.bill
         summary += [("収納機関", f"{b.biller_name} ({b.biller_number})"),
-                    ("お客さま番号", b.customer_number), ("払込金額", f"{receipt.amount:,}円")]
-    summary.append(("残高", f"{receipt.balance_after:,}円"))
+                    ("お客さま番号", b.customer_number), ("払込金額", Yen(receipt.amount))]
+    summary.append(("残高", Yen(receipt.balance_after)))
     return page(request, "done.html", title=screen.done_title, flow_title=screen.title,
                 lines=[screen.done_line], summary=summary, next_href="/home",
                 next_label="ホームへ戻る")
