@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 		|| { echo "kinko needs Python 3.11 or newer ($(PYTHON) is older)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,token]'
 	@touch $@
 
 run: $(STAMP) ## migrate the SQLite database, load demo data if empty, serve on :8000

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kinko.domain.policy import Policy
+from kinko.services.activation import ActivationLimit
 
 
 class Settings(BaseSettings):
@@ -38,6 +39,11 @@ class Settings(BaseSettings):
     otp_resync_search: int = Field(default=1000, ge=1)
     password_max_failures: int = Field(default=5, ge=1)
     unbound_ttl_days: int = Field(default=30, ge=1)
+    #: Token activations allowed per client address and window.
+    activation_limit_attempts: int = Field(default=10, ge=1)
+    activation_limit_window_seconds: int = Field(default=600, ge=1)
+    #: Bank policy: may customers use another authenticator app (otpauth:// QR code)?
+    third_party_apps: bool = False
 
     @property
     def effective_database_url(self) -> str:
@@ -46,6 +52,10 @@ class Settings(BaseSettings):
     @property
     def effective_key_file(self) -> Path:
         return self.key_file or self.data_dir / "master.key"
+
+    def activation_limit(self) -> ActivationLimit:
+        return ActivationLimit(self.activation_limit_attempts,
+                               timedelta(seconds=self.activation_limit_window_seconds))
 
     def policy(self) -> Policy:
         return Policy(

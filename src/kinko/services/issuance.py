@@ -34,16 +34,23 @@ def issue_token(
     ctx: Context,
     origin: TokenOrigin,
     *,
-    seed: Seed | None = None,
+    seed: Seed | Callable[[str], Seed] | None = None,
     params: TotpParameters | None = None,
     actor: Actor = OPERATOR,
     serial_source: Callable[[], str] = new_serial,
 ) -> IssuedToken:
-    """A new ``unbound`` token that expires if not registered within the binding period."""
-    seed = seed or Seed(secrets.token_bytes(SEED_BYTES))
+    """A new ``unbound`` token that expires if not registered within the binding period.
+
+    ``seed`` is random by default; app activation passes a function of the serial, since
+    the serial is part of the key derivation.
+    """
     now = ctx.clock()
     for _ in range(_SERIAL_ATTEMPTS):
         serial = serial_source()
+        if callable(seed):
+            token_seed = seed(serial)
+        else:
+            token_seed = seed or Seed(secrets.token_bytes(SEED_BYTES))
         new = NewToken(
             serial=serial,
             params=params or ctx.policy.totp,
@@ -56,12 +63,12 @@ def issue_token(
                 # A serial is never reused: revoked tokens keep theirs for ever.
                 if uow.tokens.serial_exists(serial):
                     continue
-                token = uow.tokens.add(new, seed)
+                token = uow.tokens.add(new, token_seed)
                 audit(uow, now, Action.TOKEN_ISSUED, actor, serial=serial, reason=origin.value)
                 uow.commit()
         except Conflict:
             continue  # another process took the serial between our check and insert
-        return IssuedToken(token, seed)
+        return IssuedToken(token, token_seed)
     raise Conflict("could not find an unused serial number")
 
 

@@ -120,6 +120,13 @@ class AuditLog(Protocol):
     ) -> Sequence[AuditEvent]: ...
 
 
+class RateLimits(Protocol):
+    def hit(self, key: str, *, window_start: datetime) -> int:
+        """Count one attempt for ``key`` in the window starting at ``window_start`` and
+        return the count so far in that window (a new window starts again at 1). Atomic."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction: rolled back on exit unless ``commit()`` was called."""
 
@@ -131,6 +138,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def rate_limits(self) -> RateLimits: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -11,6 +11,8 @@ from datetime import datetime
 from types import TracebackType
 
 from sqlalchemy import Engine, case, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +23,7 @@ from kinko.domain.model import Customer, PasswordKind, PasswordState, Token, Tok
 from kinko.domain.otp import Algorithm, TotpParameters
 from kinko.domain.secrets import Seed
 from kinko.services.ports import NewCustomer, NewToken
-from kinko.store.rows import AuditEventRow, CustomerRow, TokenRow
+from kinko.store.rows import AuditEventRow, CustomerRow, RateLimitRow, TokenRow
 from kinko.store.seedbox import SealedSeed, SeedBox
 
 _BOUND = [state.value for state in BOUND_STATES]
@@ -344,6 +346,27 @@ class SqlAuditLog:
         ]
 
 
+class SqlRateLimits:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def hit(self, key: str, *, window_start: datetime) -> int:
+        # One upsert: a new key starts at 1, the same window counts up, a newer window
+        # starts again at 1. Both dialects support ON CONFLICT ... RETURNING.
+        dialect = self._session.get_bind().dialect.name
+        insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert_(RateLimitRow).values(key=key, window_start=window_start, count=1)
+        same_window = RateLimitRow.window_start == statement.excluded.window_start
+        upsert = statement.on_conflict_do_update(
+            index_elements=[RateLimitRow.key],
+            set_={
+                "count": case((same_window, RateLimitRow.count + 1), else_=1),
+                "window_start": statement.excluded.window_start,
+            },
+        ).returning(RateLimitRow.count)
+        return int(self._session.execute(upsert).scalar_one())
+
+
 def _rowcount(result: object) -> int:
     count = getattr(result, "rowcount", 0)
     return int(count)
@@ -355,6 +378,7 @@ class SqlUnitOfWork:
     tokens: SqlTokenRepository
     customers: SqlCustomerRepository
     audit: SqlAuditLog
+    rate_limits: SqlRateLimits
 
     def __init__(self, sessions: sessionmaker[Session], seedbox: SeedBox) -> None:
         self._sessions = sessions
@@ -365,6 +389,7 @@ class SqlUnitOfWork:
         self.tokens = SqlTokenRepository(self.session, self._seedbox)
         self.customers = SqlCustomerRepository(self.session)
         self.audit = SqlAuditLog(self.session)
+        self.rate_limits = SqlRateLimits(self.session)
         return self
 
     def __exit__(

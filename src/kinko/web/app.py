@@ -21,6 +21,8 @@ from kinko import __version__
 from kinko.bootstrap import Kinko
 from kinko.store.db import current_revision, head_revision
 from kinko.store.sessions import SessionStore
+from kinko.web.api import activations
+from kinko.web.api.problems import problem
 from kinko.web.customer import auth, banking, otp_flows, settings
 from kinko.web.customer.common import Web, message_page
 from kinko.web.pages import make_templates
@@ -68,12 +70,14 @@ def create_app(kinko: Kinko) -> FastAPI:
         return response
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, otp_flows, banking, settings):
+    for module in (auth, otp_flows, banking, settings, activations):
         app.include_router(module.router)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        if request.url.path.startswith(("/healthz", "/api/")):
+        if request.url.path.startswith("/api/"):
+            return problem(exc.status_code, "http_error", str(exc.detail))
+        if request.url.path.startswith("/healthz"):
             return JSONResponse({"detail": exc.detail}, exc.status_code)
         title = "ページが見つかりません。" if exc.status_code == 404 else "エラー"
         return await run_in_threadpool(message_page, request, title=title, next_href="/",
@@ -81,6 +85,8 @@ def create_app(kinko: Kinko) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return problem(400, "invalid_request", "the request is not valid")
         return await run_in_threadpool(message_page, request, title="エラー",
                                        error="入力内容が正しくありません。", next_href="/",
                                        next_label="戻る", status_code=400)
