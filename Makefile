@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest browser clean
+.PHONY: help run test lint typecheck pytest test-tools clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP) ## migrate the SQLite database, load demo data if empty, serve on :8000
 	$(BIN)/kinko db upgrade
 	$(BIN)/kinko demo --if-empty
-	$(BIN)/kinko serve
+	KINKO_THIRD_PARTY_APPS=$${KINKO_THIRD_PARTY_APPS:-true} $(BIN)/kinko serve
 
 test: lint typecheck pytest ## ruff, mypy and the whole test suite (SQLite and PostgreSQL)
 
@@ -31,17 +31,20 @@ lint: $(STAMP) ## ruff
 typecheck: $(STAMP) ## mypy (strict for kinko.domain and kinko.services)
 	$(BIN)/mypy
 
-pytest: $(STAMP) browser ## the test suite only
+pytest: $(STAMP) test-tools ## the test suite only
 	$(BIN)/pytest
 
-# The end-to-end tests drive Debian's chromium; fonts-ipafont-gothic draws the Japanese
-# in their screenshots. Installed here (as root, as in CI) when missing.
-browser: ## install Debian's chromium and a Japanese font for the browser tests
-	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi ipagothic; then :; \
+# Debian packages the tests use: chromium for the browser tests (never a downloaded
+# browser), a Japanese font for their screenshots, oathtool as a standard TOTP app.
+# Installed here (as root, as in CI) when missing.
+TEST_PACKAGES := chromium fonts-ipafont-gothic oathtool
+test-tools: ## install the Debian packages the tests need (chromium, a Japanese font, oathtool)
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/oathtool ] \
+		&& fc-list 2>/dev/null | grep -qi ipagothic; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			chromium fonts-ipafont-gothic >/dev/null; \
-	else echo "install Debian's chromium and fonts-ipafont-gothic (as root) for the browser tests"; exit 1; fi
+			$(TEST_PACKAGES) >/dev/null; \
+	else echo "install these Debian packages (as root) for the tests: $(TEST_PACKAGES)"; exit 1; fi
 
 clean: ## remove the virtualenv, caches and the local demo database
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis var artifacts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 import re
 
 from fastapi.testclient import TestClient
@@ -16,9 +17,12 @@ REQUEST_KEY = re.compile(r'name="request_key" value="([^"]+)"')
 
 
 class Browser:
-    def __init__(self, harness: Harness) -> None:
+    def __init__(self, harness: Harness, **settings: object) -> None:
         self.h = harness
-        self.client = TestClient(create_app(harness.kinko), follow_redirects=False)
+        kinko = harness.kinko
+        if settings:
+            kinko = replace(kinko, settings=kinko.settings.model_copy(update=settings))
+        self.client = TestClient(create_app(kinko), follow_redirects=False)
         self.csrf = ""
 
     @property

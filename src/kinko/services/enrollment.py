@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from kinko.domain.errors import Conflict, NotFound, TokenExpired
 from kinko.domain.events import Action, Actor, Channel
 from kinko.domain.lifecycle import TokenEvent, TokenState, transition
-from kinko.domain.model import PasswordKind, Token
+from kinko.domain.model import PasswordKind, Token, TokenOrigin
 from kinko.domain.secrets import Code, Password
 from kinko.domain.serials import parse_serial
 from kinko.services.context import Context
 from kinko.services.credentials import authenticate, check_password
+from kinko.services.issuance import IssuedToken, issue_token
 from kinko.services.verification import UNBOUND_ONLY, audit, reload_token, verify_code
 
 
@@ -85,6 +86,14 @@ def register(
               serial=confirmed.serial, reason="enroll")
         uow.commit()
         return reload_token(uow, confirmed.token_id)
+
+
+def issue_for_authenticator_app(ctx: Context, contract_id: str,
+                                *, channel: Channel = Channel.WEB) -> IssuedToken:
+    """A token for another authenticator app (bank policy permitting), issued for a customer
+    who passed the password step of 利用開始 or 交換; the caller shows its otpauth:// QR."""
+    return issue_token(ctx, TokenOrigin.THIRD_PARTY,
+                       actor=Actor.customer(contract_id, channel))
 
 
 def find_unbound(ctx: Context, serial: str) -> Token:

@@ -6,7 +6,7 @@ earlier steps proved, and when it was last touched. Out of order or idle: start 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -37,6 +37,8 @@ class Flow:
     step: str
     proof: dict[str, Any]
     touched: str
+    #: Side facts of the current step (e.g. the serial issued for another authenticator app).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def proven(self, kind: type[T]) -> T:
         """Rebuild the typed result an earlier step returned (e.g. ``EnrollmentStarted``)."""
@@ -73,8 +75,16 @@ def advance(session: WebSession, flow: Flow, step: str, now: datetime,
     """Move to ``step``, keeping the typed result of the step just done."""
     flow.step = step
     flow.touched = now.isoformat()
+    flow.extra = {}
     if proof is not None:
         flow.proof = asdict(proof)  # type: ignore[call-overload]
+    session.data["flow"] = asdict(flow)
+
+
+def remember(session: WebSession, flow: Flow, now: datetime, **extra: Any) -> None:
+    """Keep side facts for the current step without moving on."""
+    flow.extra.update(extra)
+    flow.touched = now.isoformat()
     session.data["flow"] = asdict(flow)
 
 

@@ -89,6 +89,17 @@ EN: dict[str, str] = {
         "one-time password it shows on a later screen.",
     "交換が完了するまで、現在のトークンは引き続きご利用いただけます。":
         "The current token keeps working until the exchange is complete.",
+    # another authenticator app
+    "他の認証アプリ (Google Authenticator など) を使う":
+        "Use another authenticator app (Google Authenticator etc.)",
+    "他の認証アプリの登録": "Register another authenticator app",
+    "お使いの認証アプリ (Google Authenticator など) で次のQRコードを読み取ってください。":
+        "Scan this QR code with your authenticator app (Google Authenticator etc.).",
+    "QRコード": "QR code",
+    "読み取れない場合は、次のキーを手入力してください (時間ベース、6桁、30秒)。":
+        "If it cannot be scanned, enter this key by hand (time-based, 6 digits, 30 s).",
+    "認証アプリに表示された6桁のワンタイムパスワードを入力してください。":
+        "Enter the 6-digit one-time password your authenticator app shows.",
     # flow messages
     "操作の順番が正しくないため、最初からやり直してください。":
         "The steps were not followed in order. Please start again.",
