@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import html
-from dataclasses import replace
 import re
+from dataclasses import replace
 
 from fastapi.testclient import TestClient
 from httpx import Response
