@@ -123,9 +123,9 @@ def _input_page(request: Request, customer: SignedIn, screen: PaymentScreen, *,
                 error: str | None = None, message: str | None = None) -> Response:
     accounts = accounts_of(web(request).kinko.engine, customer.customer_id)
     return page(
-        request, "form.html", title=screen.title, flow_title=screen.title,
+        request, "form.html", title=screen.input_title, flow_title=screen.title,
         action=screen.url, submit="次へ", error=error, message=message,
-        intro=[screen.input_title], cancel="/home", cancel_label="戻る",
+        cancel="/home", cancel_label="戻る",
         fields=_input_fields(screen, accounts, values or {}, errors or {}),
         status_code=422 if errors or error else 200,
     )
