@@ -115,6 +115,10 @@ class TokenRow(Base):
 
 
 class AuditEventRow(Base):
+    """One audit event, append-only. Services insert it with ``seq``, ``prev_hash`` and
+    ``hash`` empty; the sealer (``kinko.store.audit_chain``) fills those three exactly once,
+    giving the event its place in the SHA-256 chain. Nothing else ever updates a row."""
+
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(
@@ -123,11 +127,52 @@ class AuditEventRow(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     action: Mapped[str] = mapped_column(String(64), index=True)
     outcome: Mapped[str] = mapped_column(String(16))
-    actor: Mapped[str] = mapped_column(String(80))
+    actor: Mapped[str] = mapped_column(String(80), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     contract_id: Mapped[str | None] = mapped_column(String(10), index=True)
     serial: Mapped[str | None] = mapped_column(String(12), index=True)
     reason: Mapped[str | None] = mapped_column(String(255))
+    # The chain: position (1, 2, ...), the previous event's hash and this event's hash,
+    # SHA-256 in lowercase hex. NULL until sealed.
+    seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        UniqueConstraint("seq"),
+        CheckConstraint(
+            "(seq IS NULL AND prev_hash IS NULL AND hash IS NULL)"
+            " OR (seq >= 1 AND prev_hash IS NOT NULL AND hash IS NOT NULL)",
+            name="sealed_all_or_nothing",
+        ),
+        # The sealer's "unsealed events in id order": only the few unsealed rows are in it.
+        Index(
+            "ix_audit_events_unsealed_id",
+            "id",
+            sqlite_where=text("seq IS NULL"),
+            postgresql_where=text("seq IS NULL"),
+        ),
+    )
+
+
+class AuditChainHeadRow(Base):
+    """The end of the audit chain (one row, id 1): the last sealed position and its hash.
+
+    Only sealers lock and update it, so it never stands in the way of services writing
+    events; it also tells ``verify`` where the chain must end, so deleting the newest
+    events is detected too.
+    """
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("last_seq >= 0", name="last_seq_not_negative"),
+    )
 
 
 class AccountRow(Base):
@@ -233,3 +278,39 @@ class RateLimitRow(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class OutboxRow(Base):
+    """A customer e-mail notice, written in the transaction of the change it reports and
+    delivered later by ``kinko.notify`` (the outbox pattern).
+
+    ``next_attempt_at`` is when it is due: after a claim, the end of the claim's lease, so a
+    worker that dies mid-delivery leaves it due again rather than lost.
+    """
+
+    __tablename__ = "notice_outbox"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    contract_id: Mapped[str] = mapped_column(String(10), index=True)
+    serial: Mapped[str | None] = mapped_column(String(12))
+    recipient: Mapped[str] = mapped_column(String(254))
+    recipient_name: Mapped[str] = mapped_column(String(100))
+    message_key: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        # Serves the worker's "oldest due pending notice" claim.
+        Index("ix_notice_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )

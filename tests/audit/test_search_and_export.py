@@ -1,0 +1,135 @@
+"""Reading the trail for the console and the CSV export: filters, paging, streaming."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from kinko.domain.events import Action, Actor, Channel, Outcome
+from kinko.store import audit_chain
+from kinko.store.audit_chain import AuditFilter, StoredAuditEvent, csv_rows, export_csv
+from tests.audit.conftest import START, EventLog
+
+
+def fill(log: EventLog) -> dict[str, int]:
+    """A small day at the bank: two customers, a staff member, the system; ids by name."""
+    yamada, suzuki = Actor.staff("yamada"), Actor.staff("suzuki")
+    names = {
+        "issued": (Action.TOKEN_ISSUED, Actor("operator", Channel.CLI), None, "111111111111", 0),
+        "bound": (Action.TOKEN_BOUND, Actor.customer("1000000001"), "1000000001",
+                  "111111111111", 1),
+        "checked": (Action.TOKEN_CODE_CHECKED, Actor.customer("1000000001"), "1000000001",
+                    "111111111111", 2),
+        "suspended": (Action.TOKEN_SUSPENDED, yamada, "1000000001", "111111111111", 3),
+        "other": (Action.PASSWORD_UNLOCKED, suzuki, "1000000002", None, 4),
+        "revoked": (Action.TOKEN_REVOKED, suzuki, "1000000001", "111111111111", 5),
+    }
+    ids = {}
+    for name, (action, actor, contract_id, serial, hour) in names.items():
+        [ids[name]] = log.record(action=action, actor=actor, contract_id=contract_id,
+                                 serial=serial, reason=None, at=START + timedelta(hours=hour))
+    return ids
+
+
+def ids_of(events: object) -> list[int]:
+    assert isinstance(events, list)
+    return [event.id for event in events]
+
+
+def test_the_console_search_filters_by_contract_serial_staff_action_and_time_newest_first(
+    log: EventLog,
+) -> None:
+    ids = fill(log)
+    with log.harness.ctx.uow() as uow:
+        search = uow.audit.search  # type: ignore[attr-defined]
+        assert ids_of(search(contract_id="1000000001")) == [
+            ids["revoked"], ids["suspended"], ids["checked"], ids["bound"]]
+        assert ids_of(search(serial="111111111111", actor="staff:suzuki")) == [ids["revoked"]]
+        assert ids_of(search(action="token:code:checked")) == [ids["checked"]]
+        assert ids_of(search(since=START + timedelta(hours=2),
+                             until=START + timedelta(hours=4))) == [
+            ids["suspended"], ids["checked"]]
+        assert ids_of(search(actor="staff:nobody")) == []
+        newest = search(limit=1)[0]
+    assert isinstance(newest, StoredAuditEvent)
+    assert (newest.action, newest.outcome, newest.actor, newest.channel, newest.seq) == (
+        Action.TOKEN_REVOKED, Outcome.SUCCESS, "staff:suzuki", Channel.CONSOLE, None)
+
+
+def test_an_action_ending_in_a_colon_finds_the_whole_family(log: EventLog) -> None:
+    ids = fill(log)
+    found = audit_chain.search(log.engine, action="token:")
+    assert ids_of(found) == [ids[n] for n in ("revoked", "suspended", "checked", "bound",
+                                              "issued")]
+    # "_" and "%" in a family name are letters, not wildcards.
+    [changed] = log.record(action=Action.LOGIN_OTP_CHANGED)
+    assert ids_of(audit_chain.search(log.engine, action="customer:login_otp:")) == [changed]
+    assert audit_chain.search(log.engine, action="customer:login%otp:") == []
+    assert audit_chain.search(log.engine, action="customer:login_otp_") == []
+
+
+def test_the_search_pages_back_in_time_with_before_id(log: EventLog) -> None:
+    ids = fill(log)
+    every = sorted(ids.values(), reverse=True)
+
+    pages, before = [], None
+    while page := audit_chain.search(log.engine, limit=4, before_id=before):
+        pages.append(ids_of(page))
+        before = page[-1].id
+
+    assert pages == [every[:4], every[4:]]
+
+
+def test_search_results_carry_their_chain_position_once_sealed(log: EventLog) -> None:
+    fill(log)
+    audit_chain.seal_pending(log.engine)
+
+    newest = audit_chain.search(log.engine, limit=1)[0]
+
+    assert newest.seq == 6 and newest.hash == log.at(6).hash
+    assert newest.prev_hash == log.at(5).hash
+
+
+def test_the_csv_export_has_a_header_and_every_matching_event_oldest_first(
+    log: EventLog,
+) -> None:
+    ids = fill(log)
+    audit_chain.seal_pending(log.engine, limit=3)  # some sealed, some not yet
+    out = io.StringIO(newline="")
+
+    written = export_csv(log.engine, {"contract_id": "1000000001"}, out)
+
+    rows = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
+    assert written == 4
+    assert rows[0] == ["id", "seq", "occurred_at", "action", "outcome", "actor", "channel",
+                       "contract_id", "serial", "reason", "prev_hash", "hash"]
+    assert [int(row[0]) for row in rows[1:]] == [
+        ids["bound"], ids["checked"], ids["suspended"], ids["revoked"]]
+    bound, revoked = rows[1], rows[4]
+    assert bound[1:10] == ["2", "2026-04-01T10:00:00Z", "token:bound", "success",
+                           "customer:1000000001", "web", "1000000001", "111111111111", ""]
+    assert bound[11] == log.at(2).hash
+    assert revoked[1] == revoked[10] == revoked[11] == ""  # not sealed yet
+
+
+def test_the_csv_export_is_read_in_batches_without_losing_or_repeating_an_event(
+    log: EventLog,
+) -> None:
+    log.record(7)
+
+    rows = list(csv_rows(log.engine, AuditFilter(actor="staff:yamada"), batch=3))
+
+    assert [int(row[0]) for row in rows[1:]] == log.ids()
+
+
+def test_the_csv_export_defuses_text_a_spreadsheet_would_run_as_a_formula(
+    log: EventLog,
+) -> None:
+    log.record(reason='=HYPERLINK("http://example.invalid","x")')
+    log.record(reason="その他: -5 回")
+
+    rows = list(csv_rows(log.engine, None))
+
+    assert rows[1][9] == "'=HYPERLINK(\"http://example.invalid\",\"x\")"
+    assert rows[2][9] == "その他: -5 回"
