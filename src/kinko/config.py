@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kinko.domain.notices import RetryPolicy
 from kinko.domain.policy import Policy
 from kinko.services.activation import ActivationLimit
 
@@ -45,6 +46,35 @@ class Settings(BaseSettings):
     #: Bank policy: may customers use another authenticator app (otpauth:// QR code)?
     third_party_apps: bool = False
 
+    #: Customer e-mail notices (``kinko.notify``) go through this SMTP server. The default
+    #: is a local debugging server: ``python -m aiosmtpd -n`` listens on 127.0.0.1:8025.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=8025, ge=1, le=65535)
+    #: The From address; its domain also names the notices' Message-IDs.
+    smtp_from: str = Field(default="noreply@kinko.example.jp", pattern=r"^[^@\s]+@[^@\s]+$")
+    #: Upgrade the connection with STARTTLS (certificate and host name verified).
+    smtp_starttls: bool = False
+    smtp_username: SecretStr | None = None
+    smtp_password: SecretStr | None = None
+    #: Seconds any one SMTP network operation may take.
+    smtp_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    #: Delivery attempts per notice before it is marked failed (for staff to see).
+    notice_max_attempts: int = Field(default=10, ge=1)
+    #: The wait after the first failed attempt; it doubles after each one, up to the maximum.
+    notice_retry_seconds: int = Field(default=60, ge=1)
+    notice_retry_max_seconds: int = Field(default=3600, ge=1)
+    #: How long a worker holds a claimed notice; if it has not reported by then (it died,
+    #: or the server stalled), another delivery attempt is made.
+    notice_lease_seconds: int = Field(default=300, ge=1)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> Settings:
+        # A lease shorter than one SMTP exchange would let a second worker resend a notice
+        # that is still being delivered.
+        if self.notice_lease_seconds <= 4 * self.smtp_timeout_seconds:
+            raise ValueError("notice_lease_seconds must exceed 4 × smtp_timeout_seconds")
+        return self
+
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'kinko.db'}"
@@ -56,6 +86,15 @@ class Settings(BaseSettings):
     def activation_limit(self) -> ActivationLimit:
         return ActivationLimit(self.activation_limit_attempts,
                                timedelta(seconds=self.activation_limit_window_seconds))
+
+    def notice_retry(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.notice_max_attempts,
+            first_delay=timedelta(seconds=self.notice_retry_seconds),
+            max_delay=timedelta(seconds=max(self.notice_retry_seconds,
+                                            self.notice_retry_max_seconds)),
+            lease=timedelta(seconds=self.notice_lease_seconds),
+        )
 
     def policy(self) -> Policy:
         return Policy(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from kinko.domain import otp
+from kinko.domain import notices, otp
 from kinko.domain.errors import (
     AuthenticationFailed,
     NotFound,
@@ -60,19 +60,28 @@ def audit(
     serial: str | None = None,
     reason: str | None = None,
 ) -> None:
-    """Record one audit event in the caller's unit of work (committed with its change)."""
-    uow.audit.record(
-        AuditEvent(
-            occurred_at=now,
-            action=action,
-            outcome=outcome,
-            actor=actor.name,
-            channel=actor.channel,
-            contract_id=contract_id,
-            serial=serial,
-            reason=reason,
-        )
+    """Record one audit event in the caller's unit of work (committed with its change), and
+    queue the customer's e-mail notice when the event is one that tells the customer.
+
+    The notice is written in the same transaction (the outbox pattern): it is sent if and
+    only if the change commits, and a process dying after the commit cannot lose it.
+    """
+    event = AuditEvent(
+        occurred_at=now,
+        action=action,
+        outcome=outcome,
+        actor=actor.name,
+        channel=actor.channel,
+        contract_id=contract_id,
+        serial=serial,
+        reason=reason,
     )
+    uow.audit.record(event)
+    notice = notices.notice_for(event)
+    if notice is not None:
+        customer = uow.customers.by_contract_id(notice.contract_id)
+        if customer is not None and customer.email:
+            uow.outbox.enqueue(notice, recipient=customer.email, recipient_name=customer.name)
 
 
 def expire_if_due(uow: UnitOfWork, token: Token, now: datetime, actor: Actor) -> bool:
