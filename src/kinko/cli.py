@@ -24,6 +24,7 @@ from kinko.domain.serials import format_serial, parse_serial
 
 if TYPE_CHECKING:
     from kinko.demo import DemoLine
+    from kinko.notify import MailSender
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -79,10 +80,106 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     kinko = _open(settings)
     host = args.host or settings.host
     port = args.port or settings.port
-    print(f"kinko serving on http://{host}:{port}", flush=True)
-    uvicorn.run(create_app(kinko), host=host, port=port, log_level=settings.log_level,
-                server_header=False)
+    print(f"kinko serving on http://{host}:{port}  (staff console: /console)", flush=True)
+    uvicorn.run(create_app(kinko, notices=_sender(args.notify, settings)), host=host,
+                port=port, log_level=settings.log_level, server_header=False)
     return 0
+
+
+def _sender(kind: str, settings: Settings) -> MailSender | None:
+    from kinko.notify import PrintSender, SmtpSender
+
+    if kind == "print":
+        return PrintSender()
+    if kind == "smtp":
+        return SmtpSender.from_settings(settings)
+    return None
+
+
+# --- notify ----------------------------------------------------------------------------
+
+def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+    import threading
+
+    from kinko import notify
+
+    kinko = _open(settings)
+    from kinko.notify import PrintSender, SmtpSender
+
+    sender: MailSender = PrintSender() if args.print else SmtpSender.from_settings(settings)
+    if args.once:
+        report = notify.run_once(kinko, sender)
+        print(f"notices: {report.sent} sent, {report.retried} to retry, {report.failed} failed")
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        notify.run_forever(kinko, sender, interval=args.interval, stop_event=stop)
+    except KeyboardInterrupt:
+        stop.set()
+    return 0
+
+
+# --- staff -----------------------------------------------------------------------------
+
+def cmd_staff_add(args: argparse.Namespace, settings: Settings) -> int:
+    import segno
+
+    from kinko.domain.model import StaffRole
+    from kinko.services.staff_accounts import add_staff
+
+    kinko = _open(settings)
+    password = _read_password("staff password")
+    created = add_staff(kinko.ctx, name=args.name, display_name=args.display_name or args.name,
+                        role=StaffRole(args.role), password=password)
+    token = created.token.token
+    uri = otpauth_uri(token.serial, created.token.seed, token.params,
+                      issuer=f"{settings.bank_name} console")
+    print(f"staff {created.member.name} ({created.member.role.value}) created")
+    print(f"add this to the staff member's authenticator app (shown once):\n  {uri}")
+    if sys.stdout.isatty():
+        segno.make(uri, error="m").terminal(compact=True)
+    return 0
+
+
+def cmd_staff_list(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from kinko.store.rows import StaffRow
+
+    kinko = _open(settings)
+    with Session(kinko.engine) as session:
+        rows = session.execute(select(StaffRow).order_by(StaffRow.name)).scalars().all()
+        for row in rows:
+            locked = " (password locked)" if row.password_locked_at else ""
+            print(f"{row.name:<20} {row.role:<11} {row.display_name}{locked}")
+    return 0
+
+
+def cmd_staff_unlock(args: argparse.Namespace, settings: Settings) -> int:
+    from kinko.services.staff_accounts import unlock_staff
+
+    kinko = _open(settings)
+    unlock_staff(kinko.ctx, args.name)
+    print(f"staff {args.name}: password and token unlocked")
+    return 0
+
+
+# --- audit verify ----------------------------------------------------------------------
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from kinko.store import audit_chain
+
+    kinko = _open(settings)
+    report = audit_chain.verify(kinko.engine)
+    for problem in report.problems:
+        print(f"PROBLEM  {problem}")
+    state = "OK" if report.ok else "TAMPERED"
+    print(f"audit chain {state}: {report.sealed} events sealed, {report.unsealed} pending; "
+          f"head seq {report.head_seq} hash {report.head_hash}")
+    return 0 if report.ok else EXIT_ERROR
 
 
 # --- db --------------------------------------------------------------------------------
@@ -120,8 +217,14 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                        "empty database (use --if-empty to skip quietly)")
     lines = demo.load(kinko)
     spares = demo.spare_tokens(kinko)
+    staff = demo.staff(kinko)
     print("demo data loaded")
     _print_demo_logins(lines, spares)
+    print("  staff console http://127.0.0.1:8000/console (the code: kinko token code SERIAL)")
+    for member, serial in staff:
+        print(f"    {member.name:<8} {member.password:<16} {member.role.value:<11} "
+              f"serial {format_serial(serial)}")
+    print()
     return 0
 
 
@@ -344,6 +447,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = add(commands, "serve", cmd_serve, "serve the web screens and the API")
     serve.add_argument("--host", help="address to bind (default KINKO_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=_positive, help="port (default KINKO_PORT, 8000)")
+    serve.add_argument("--notify", choices=("off", "print", "smtp"), default="off",
+                       help="deliver customer notices from this process: print them, send "
+                            "them by SMTP (KINKO_SMTP_*), or leave them to `kinko notify`")
 
     db = commands.add_parser("db", help="database schema").add_subparsers(
         required=True, metavar="ACTION")
@@ -383,8 +489,28 @@ def _parser() -> argparse.ArgumentParser:
     add(keys, "prune", cmd_keys_prune, "drop old keys that no seed uses any more")
     add(keys, "status", cmd_keys_status, "show which keys seal how many seeds")
 
+    notify = add(commands, "notify", cmd_notify,
+                 "deliver customer notices from the outbox (until stopped)")
+    notify.add_argument("--once", action="store_true", help="deliver what is due, then exit")
+    notify.add_argument("--print", action="store_true", help="print mails instead of SMTP")
+    notify.add_argument("--interval", type=_positive, default=5, help="seconds between passes")
+
+    staff = commands.add_parser("staff", help="bank staff of the console").add_subparsers(
+        required=True, metavar="ACTION")
+    s_add = add(staff, "add", cmd_staff_add,
+                "add a staff member; prints the otpauth:// URI of their own TOTP token")
+    s_add.add_argument("name", metavar="NAME", help="staff ID, e.g. suzuki")
+    s_add.add_argument("--role", required=True, choices=("operator", "supervisor"))
+    s_add.add_argument("--display-name", help="name shown in the console")
+    add(staff, "list", cmd_staff_list, "list staff members")
+    add(staff, "unlock", cmd_staff_unlock,
+        "clear a staff member's password lock and token lock").add_argument(
+        "name", metavar="NAME")
+
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(
         required=True, metavar="ACTION")
+    add(audit, "verify", cmd_audit_verify,
+        "seal pending events and check the SHA-256 chain (exit 1 if tampered)")
     a_list = add(audit, "list", cmd_audit_list, "list recent audit events, oldest first")
     a_list.add_argument("--contract", help="only this contract ID")
     a_list.add_argument("--serial", help="only this token serial")

@@ -15,10 +15,11 @@ from kinko.banking.ledger import AccountType, open_account
 from kinko.banking.transfers import seed_demo_history
 from kinko.bootstrap import Kinko
 from kinko.domain.events import Channel
-from kinko.domain.model import TokenOrigin
+from kinko.domain.model import StaffRole, TokenOrigin
 from kinko.domain.secrets import Code, Password
 from kinko.services import customers, enrollment
 from kinko.services.issuance import issue_token
+from kinko.services.staff_accounts import add_staff
 from kinko.store.rows import CustomerRow
 
 
@@ -53,6 +54,21 @@ class DemoLine:
 
 #: Unbound demo tokens for trying 利用開始 and 交換 before the token app exists.
 SPARE_TOKENS = 2
+
+
+@dataclass(frozen=True)
+class DemoStaff:
+    name: str
+    display_name: str
+    role: StaffRole
+    password: str
+
+
+# Two people, so that four-eyes approvals can be tried: one operator, one supervisor.
+DEMO_STAFF = (
+    DemoStaff("suzuki", "鈴木 (窓口)", StaffRole.OPERATOR, "suzuki-console"),
+    DemoStaff("sato", "佐藤 (責任者)", StaffRole.SUPERVISOR, "sato-console"),
+)
 
 
 def is_empty(kinko: Kinko) -> bool:
@@ -92,6 +108,16 @@ def load(kinko: Kinko) -> list[DemoLine]:
             serial = issued.token.serial
         lines.append(DemoLine(demo, serial))
     return lines
+
+
+def staff(kinko: Kinko) -> list[tuple[DemoStaff, str]]:
+    """The demo staff with demo sign-in tokens (so `kinko token code` shows their codes)."""
+    return [
+        (member, add_staff(kinko.ctx, name=member.name, display_name=member.display_name,
+                           role=member.role, password=Password(member.password),
+                           origin=TokenOrigin.DEMO).token.token.serial)
+        for member in DEMO_STAFF
+    ]
 
 
 def spare_tokens(kinko: Kinko) -> list[str]:

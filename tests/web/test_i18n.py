@@ -30,7 +30,7 @@ def japanese_literals() -> set[str]:
             if (isinstance(node, ast.Constant) and isinstance(node.value, str)
                     and JAPANESE.search(node.value) and id(node) not in docstrings):
                 found.add(node.value)
-    for path in (WEB / "templates").glob("*.html"):
+    for path in (WEB / "templates").rglob("*.html"):
         found |= set(TEMPLATE_TEXT.findall(path.read_text(encoding="utf-8")))
     return {text for text in found if JAPANESE.search(text)}
 

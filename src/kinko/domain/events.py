@@ -33,6 +33,12 @@ class Action(enum.StrEnum):
     TOKEN_EXPIRED = "token:expired"
     TOKEN_RESYNCED = "token:resynced"
 
+    STAFF_CREATED = "staff:created"
+    STAFF_SIGN_IN = "staff:sign_in"
+    REQUEST_CREATED = "staff:request:created"
+    REQUEST_APPROVED = "staff:request:approved"
+    REQUEST_REJECTED = "staff:request:rejected"
+
     KEYS_ROTATED = "keys:rotated"
 
 

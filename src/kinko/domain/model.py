@@ -20,6 +20,7 @@ class TokenOrigin(enum.StrEnum):
     DEMO = "demo"                # `kinko demo`
     ACTIVATION = "activation"    # the token app's X25519 activation
     THIRD_PARTY = "third_party"  # an otpauth:// QR for another authenticator app
+    STAFF = "staff"              # a bank staff member's own sign-in token
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class Token:
     bound_at: datetime | None
     state_changed_at: datetime
     last_used_at: datetime | None
+    #: Set for a staff member's own sign-in token (then ``customer_id`` is None).
+    staff_id: int | None = None
 
     @property
     def is_bound(self) -> bool:
@@ -81,3 +84,52 @@ class Customer:
 
     def password(self, kind: PasswordKind) -> PasswordState:
         return self.login_password if kind is PasswordKind.LOGIN else self.confirmation_password
+
+
+class StaffRole(enum.StrEnum):
+    OPERATOR = "operator"      # suspend, resume, unlock the OTP; request revoke/unlock
+    SUPERVISOR = "supervisor"  # also resync, and approve others' requests
+
+    @property
+    def label(self) -> str:
+        return "オペレーター" if self is StaffRole.OPERATOR else "責任者"
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    id: int
+    name: str
+    display_name: str
+    role: StaffRole
+    password: PasswordState
+    token_id: int | None
+    active: bool
+    created_at: datetime
+
+
+class RequestKind(enum.StrEnum):
+    """Actions that need a second person: requested by one, approved by a supervisor."""
+
+    REVOKE = "revoke"
+    UNLOCK_PASSWORD = "unlock_password"
+
+
+class RequestState(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class StaffRequest:
+    id: int
+    kind: RequestKind
+    contract_id: str
+    serial: str | None
+    password_kind: PasswordKind | None
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    state: RequestState
+    decided_by: str | None
+    decided_at: datetime | None

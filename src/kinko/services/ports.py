@@ -13,7 +13,17 @@ from typing import Protocol
 
 from kinko.domain.events import AuditEvent
 from kinko.domain.lifecycle import TokenState
-from kinko.domain.model import Customer, PasswordKind, Token, TokenOrigin
+from kinko.domain.model import (
+    Customer,
+    PasswordKind,
+    RequestKind,
+    RequestState,
+    StaffMember,
+    StaffRequest,
+    StaffRole,
+    Token,
+    TokenOrigin,
+)
 from kinko.domain.notices import Notice, NoticeStatus, QueuedNotice
 from kinko.domain.otp import TotpParameters
 from kinko.domain.secrets import Password, Seed
@@ -75,10 +85,12 @@ class TokenRepository(Protocol):
 
     def change_state(
         self, token_id: int, *, from_states: Collection[TokenState], to_state: TokenState,
-        now: datetime, customer_id: int | None = None, reset_failures: bool = False,
+        now: datetime, customer_id: int | None = None, staff_id: int | None = None,
+        reset_failures: bool = False,
     ) -> bool:
         """Move the token if it is still in one of ``from_states``; optionally bind it to
-        ``customer_id``. False if it was not (somebody else changed it first)."""
+        ``customer_id`` (or a staff member). False if it was not (somebody else changed it
+        first)."""
         ...
 
     def set_sync(self, token_id: int, *, last_step: int, drift: int, now: datetime) -> bool:
@@ -166,6 +178,39 @@ class Outbox(Protocol):
         ...
 
 
+class StaffRepository(Protocol):
+    def add(self, *, name: str, display_name: str, role: StaffRole, password_hash: str,
+            now: datetime) -> StaffMember: ...
+
+    def get(self, staff_id: int) -> StaffMember | None: ...
+
+    def by_name(self, name: str) -> StaffMember | None: ...
+
+    def record_password_failure(self, staff_id: int, *, limit: int,
+                                now: datetime) -> tuple[int, bool]: ...
+
+    def reset_password_failures(self, staff_id: int) -> None: ...
+
+
+class RequestRepository(Protocol):
+    def add(self, *, kind: RequestKind, contract_id: str, serial: str | None,
+            password_kind: PasswordKind | None, reason: str, requested_by: int,
+            now: datetime) -> StaffRequest: ...
+
+    def get(self, request_id: int) -> StaffRequest | None: ...
+
+    def pending(self) -> Sequence[StaffRequest]: ...
+
+    def pending_for(self, kind: RequestKind, contract_id: str, serial: str | None,
+                    password_kind: PasswordKind | None) -> bool: ...
+
+    def decide(self, request_id: int, *, state: RequestState, decided_by: int,
+               now: datetime) -> bool:
+        """Decide a pending request not made by ``decided_by``; False if it was not pending
+        (decided by someone else first) or is the decider's own. One conditional UPDATE."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction: rolled back on exit unless ``commit()`` was called."""
 
@@ -180,6 +225,12 @@ class UnitOfWork(Protocol):
 
     @property
     def rate_limits(self) -> RateLimits: ...
+
+    @property
+    def staff(self) -> StaffRepository: ...
+
+    @property
+    def requests(self) -> RequestRepository: ...
 
     @property
     def outbox(self) -> Outbox: ...

@@ -5,6 +5,8 @@ Every action names its reason and is audited with the staff member as actor.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from kinko.domain import otp
 from kinko.domain.errors import Conflict, InvalidInput, NotFound, ReplayedCode, WrongCode
 from kinko.domain.events import Action, Actor, Outcome
@@ -52,12 +54,18 @@ def unlock_password(
     customer = get_customer(ctx, contract_id)
     _require_reason(reason)
     with ctx.uow() as uow:
-        if not uow.customers.unlock_password(customer.id, kind):
-            raise Conflict(f"the {kind.value} password is not locked")
-        audit(uow, ctx.clock(), Action.PASSWORD_UNLOCKED, actor,
-              contract_id=customer.contract_id, reason=f"{kind.value}:{reason}")
+        unlock_password_in(uow, ctx.clock(), customer, kind, reason=reason, actor=actor)
         uow.commit()
     return customer
+
+
+def unlock_password_in(uow: UnitOfWork, now: datetime, customer: Customer, kind: PasswordKind,
+                       *, reason: str, actor: Actor) -> None:
+    """The password unlock inside the caller's unit of work (an approval commits both)."""
+    if not uow.customers.unlock_password(customer.id, kind):
+        raise Conflict(f"the {kind.value} password is not locked")
+    audit(uow, now, Action.PASSWORD_UNLOCKED, actor, contract_id=customer.contract_id,
+          reason=f"{kind.value}:{reason}")
 
 
 def resync(
@@ -93,21 +101,27 @@ def resync(
 
 def _apply(ctx: Context, serial: str, event: TokenEvent, *, reason: str, actor: Actor) -> Token:
     _require_reason(reason)
-    now = ctx.clock()
     with ctx.uow() as uow:
-        token = _token(uow, serial)
-        target = transition(token.state, event)  # InvalidTransition if not allowed
-        if not uow.tokens.change_state(token.id, from_states=sources_of(event) & {token.state},
-                                       to_state=target, now=now,
-                                       reset_failures=event is TokenEvent.UNLOCK):
-            raise Conflict("the token changed meanwhile; please look again")
-        contract_id = _contract_id(uow, token)
-        if target is TokenState.REVOKED and token.customer_id is not None:
-            uow.customers.set_login_otp_required(token.customer_id, False)
-        audit(uow, now, _ACTIONS[event], actor, contract_id=contract_id, serial=token.serial,
-              reason=reason)
+        token = apply_in(uow, ctx.clock(), serial, event, reason=reason, actor=actor)
         uow.commit()
         return reload_token(uow, token.id)
+
+
+def apply_in(uow: UnitOfWork, now: datetime, serial: str, event: TokenEvent, *, reason: str,
+             actor: Actor) -> Token:
+    """A staff lifecycle event inside the caller's unit of work (an approval commits both)."""
+    token = _token(uow, serial)
+    target = transition(token.state, event)  # InvalidTransition if not allowed
+    if not uow.tokens.change_state(token.id, from_states=sources_of(event) & {token.state},
+                                   to_state=target, now=now,
+                                   reset_failures=event is TokenEvent.UNLOCK):
+        raise Conflict("the token changed meanwhile; please look again")
+    contract_id = _contract_id(uow, token)
+    if target is TokenState.REVOKED and token.customer_id is not None:
+        uow.customers.set_login_otp_required(token.customer_id, False)
+    audit(uow, now, _ACTIONS[event], actor, contract_id=contract_id, serial=token.serial,
+          reason=reason)
+    return token
 
 
 def _token(uow: UnitOfWork, serial: str) -> Token:

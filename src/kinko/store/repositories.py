@@ -33,6 +33,7 @@ from kinko.store.audit_chain import (
 )
 from kinko.store.rows import AuditEventRow, CustomerRow, OutboxRow, RateLimitRow, TokenRow
 from kinko.store.seedbox import SealedSeed, SeedBox
+from kinko.store.staff_store import SqlRequestRepository, SqlStaffRepository
 
 _BOUND = [state.value for state in BOUND_STATES]
 
@@ -55,6 +56,7 @@ def _token(row: TokenRow) -> Token:
         bound_at=row.bound_at,
         state_changed_at=row.state_changed_at,
         last_used_at=row.last_used_at,
+        staff_id=row.staff_id,
     )
 
 
@@ -182,11 +184,14 @@ class SqlTokenRepository:
 
     def change_state(
         self, token_id: int, *, from_states: Collection[TokenState], to_state: TokenState,
-        now: datetime, customer_id: int | None = None, reset_failures: bool = False,
+        now: datetime, customer_id: int | None = None, staff_id: int | None = None,
+        reset_failures: bool = False,
     ) -> bool:
         values: dict[str, object] = {"state": to_state.value, "state_changed_at": now}
         if customer_id is not None:
             values |= {"customer_id": customer_id, "bound_at": now}
+        if staff_id is not None:
+            values |= {"staff_id": staff_id, "bound_at": now}
         if reset_failures:
             values["failures"] = 0
         try:
@@ -519,6 +524,8 @@ class SqlUnitOfWork:
     audit: SqlAuditLog
     rate_limits: SqlRateLimits
     outbox: SqlOutbox
+    staff: SqlStaffRepository
+    requests: SqlRequestRepository
 
     def __init__(self, sessions: sessionmaker[Session], seedbox: SeedBox) -> None:
         self._sessions = sessions
@@ -531,6 +538,8 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(self.session)
         self.rate_limits = SqlRateLimits(self.session)
         self.outbox = SqlOutbox(self.session)
+        self.staff = SqlStaffRepository(self.session)
+        self.requests = SqlRequestRepository(self.session)
         return self
 
     def __exit__(

@@ -76,6 +76,40 @@ class CustomerRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class StaffRow(Base):
+    """A bank staff member of the console; signs in with a password and an own TOTP token."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    password_failures: Mapped[int] = mapped_column(Integer, default=0)
+    password_locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StaffRequestRow(Base):
+    """A revoke or password unlock waiting for a second person (a different supervisor)."""
+
+    __tablename__ = "staff_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    contract_id: Mapped[str] = mapped_column(String(10), index=True)
+    serial: Mapped[str | None] = mapped_column(String(12))
+    password_kind: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(200))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class TokenRow(Base):
     __tablename__ = "tokens"
 
@@ -83,6 +117,8 @@ class TokenRow(Base):
     serial: Mapped[str] = mapped_column(String(12), unique=True)
     state: Mapped[str] = mapped_column(String(16))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    #: Set for a staff member's own sign-in token.
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), unique=True)
     origin: Mapped[str] = mapped_column(String(16))
     algorithm: Mapped[str] = mapped_column(String(8))
     digits: Mapped[int] = mapped_column(Integer)

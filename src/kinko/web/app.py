@@ -5,7 +5,10 @@ Nothing is created at import time; tests and ``kinko serve`` each build their ow
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,16 +20,25 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException
 
-from kinko import __version__
+from kinko import __version__, notify
 from kinko.bootstrap import Kinko
+from kinko.notify import MailSender
+from kinko.store import audit_chain
 from kinko.store.db import current_revision, head_revision
 from kinko.store.sessions import SessionStore
 from kinko.web.api import activations
 from kinko.web.api.problems import problem
+from kinko.web.console import routes as console_routes
+from kinko.web.console.common import CONSOLE_COOKIE, CONSOLE_IDLE_TIMEOUT, Console
 from kinko.web.customer import auth, banking, otp_flows, settings
 from kinko.web.customer.common import Web, message_page
 from kinko.web.pages import make_templates
 from kinko.web.websession import WebSessions
+
+log = logging.getLogger(__name__)
+
+SEAL_INTERVAL = 2.0     # seconds between audit chain sealing passes
+NOTICE_INTERVAL = 5.0   # seconds between notice delivery passes
 
 #: The customer site's idle timeout (DESIGN: sessions live in the database).
 CUSTOMER_IDLE_TIMEOUT = timedelta(minutes=10)
@@ -46,17 +58,60 @@ SECURITY_HEADERS = {
 STATIC = Path(__file__).with_name("static")
 
 
-def create_app(kinko: Kinko) -> FastAPI:
+def _background_work(
+    kinko: Kinko, notices: MailSender | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """While the server runs: seal the audit chain every few seconds and, when given a
+    sender, deliver customer notices. Both stop with the server."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        workers = [threading.Thread(target=_seal_forever, args=(kinko, stop),
+                                    name="audit-sealer", daemon=True)]
+        if notices is not None:
+            workers.append(threading.Thread(
+                target=notify.run_forever, args=(kinko, notices),
+                kwargs={"interval": NOTICE_INTERVAL, "stop_event": stop},
+                name="notices", daemon=True))
+        for worker in workers:
+            worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            for worker in workers:
+                worker.join(timeout=10)
+
+    return lifespan
+
+
+def _seal_forever(kinko: Kinko, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            audit_chain.seal_pending(kinko.engine)
+        except Exception:  # a damaged chain is reported by `kinko audit verify`
+            log.exception("sealing the audit chain failed")
+        stop.wait(SEAL_INTERVAL)
+
+
+def create_app(kinko: Kinko, *, notices: MailSender | None = None) -> FastAPI:
     app = FastAPI(title="kinko", version=__version__, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+                  openapi_url=None, lifespan=_background_work(kinko, notices))
     sessions = WebSessions(
         SessionStore(kinko.engine, realm="customer", idle_timeout=CUSTOMER_IDLE_TIMEOUT),
         cookie=CUSTOMER_COOKIE, clock=kinko.ctx.clock,
     )
+    staff_sessions = WebSessions(
+        SessionStore(kinko.engine, realm="console", idle_timeout=CONSOLE_IDLE_TIMEOUT),
+        cookie=CONSOLE_COOKIE, clock=kinko.ctx.clock,
+    )
     app.state.kinko = kinko
     app.state.web = Web(kinko, make_templates(), sessions)
+    app.state.console = Console(app.state.web, staff_sessions)
 
     app.middleware("http")(sessions.middleware())
+    app.middleware("http")(staff_sessions.middleware())
 
     @app.middleware("http")
     async def security_headers(
@@ -70,7 +125,7 @@ def create_app(kinko: Kinko) -> FastAPI:
         return response
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, otp_flows, banking, settings, activations):
+    for module in (auth, otp_flows, banking, settings, activations, console_routes):
         app.include_router(module.router)
 
     @app.exception_handler(HTTPException)

@@ -230,6 +230,183 @@ EN: dict[str, str] = {
     "この収納機関番号はお取り扱いできません": "This biller number is not available",
     "お振込先の口座が見つかりません": "The payee account was not found",
     "出金口座と同じ口座にはお振込できません": "You cannot transfer to the paying account",
+    # staff console
+    '1つ目のワンタイムパスワード':
+        'First one-time password',
+    'CSVで出力':
+        'Export CSV',
+    'OTP誤入力回数':
+        'Wrong OTP count',
+    '「その他」の内容を入力してください。':
+        'Describe the "other" reason.',
+    'お客さま情報':
+        'Customer',
+    'お客さま検索':
+        'Find a customer',
+    'この操作を行う権限がありません。':
+        'Your role does not allow this action.',
+    'ご自身の申請は承認できません':
+        'You cannot approve your own request',
+    'その他':
+        'Other',
+    'その他の内容':
+        'Other reason',
+    'サインアウト':
+        'Sign out',
+    'サインイン':
+        'Sign in',
+    'サインインしてください。':
+        'Please sign in.',
+    'トークンのロックを解除しました。':
+        'The token has been unlocked.',
+    'トークンの利用を再開しました。':
+        'The token has been resumed.',
+    'トークンはありません。':
+        'No tokens.',
+    'トークンを利用停止にしました。':
+        'The token has been suspended.',
+    'トークン履歴':
+        'Token history',
+    'パスワード':
+        'Password',
+    'パスワードのロック解除':
+        'Password unlock',
+    'パスワードのロック解除 (承認が必要)':
+        'Password unlock (needs approval)',
+    'パスワードのロック解除を申請しました。別の責任者の承認を待っています。':
+        'Password unlock requested; it waits for another supervisor to approve.',
+    'パスワードの種類を選択してください。':
+        'Choose which password.',
+    'メールアドレス':
+        'E-mail',
+    'ロック中':
+        'Locked',
+    'ロック解除を申請':
+        'Request unlock',
+    'ワンタイムパスワードが一致しません (2つの連続したコードを入力してください)。':
+        'The one-time passwords do not match (enter two consecutive codes).',
+    '一定時間操作がなかったため、サインアウトしました。':
+        'You were signed out after a period of inactivity.',
+    '使用済みのワンタイムパスワードです。':
+        'This one-time password was already used.',
+    '内容':
+        'Request',
+    '利用中':
+        'In use',
+    '利用停止 (紛失届)':
+        'Suspend (lost phone)',
+    '利用再開':
+        'Resume',
+    '却下':
+        'Reject',
+    '回':
+        ' times',
+    '失効':
+        'Revoke',
+    '失効の申請':
+        'Request revocation',
+    '失効を申請しました。別の責任者の承認を待っています。':
+        'Revocation requested; it waits for another supervisor to approve.',
+    '契約者ID (10桁) またはシリアル番号 (12桁)':
+        'Contract ID (10 digits) or serial number (12 digits)',
+    '実行者':
+        'Actor',
+    '対象が見つかりません。':
+        'Not found.',
+    '承認して実行':
+        'Approve and carry out',
+    '承認待ち':
+        'Approvals',
+    '承認待ちの申請':
+        'Requests waiting for approval',
+    '承認待ちの申請はありません。':
+        'No requests are waiting.',
+    '改ざんが検出されました。':
+        'Tampering detected.',
+    '改ざんは検出されませんでした。':
+        'No tampering detected.',
+    '改ざん検査を実行':
+        'Check for tampering',
+    '時刻補正 (再同期)':
+        'Resynchronise',
+    '時刻補正を行いました。':
+        'The token has been resynchronised.',
+    '最後のOTP利用':
+        'Last OTP use',
+    '最近の監査イベント':
+        'Recent audit events',
+    '未利用 (確認用パスワード)':
+        'Not in use (confirmation password)',
+    '検索':
+        'Search',
+    '状態':
+        'State',
+    '現在のトークンの状態では、この操作はできません。':
+        "This action is not possible in the token's current state.",
+    '理由':
+        'Reason',
+    '理由を選択してください。':
+        'Choose a reason.',
+    '申請が見つかりません。':
+        'Request not found.',
+    '申請を却下しました。':
+        'The request has been rejected.',
+    '申請を承認し、実行しました。':
+        'The request has been approved and carried out.',
+    '申請日時':
+        'Requested at',
+    '申請番号':
+        'Request',
+    '申請者':
+        'Requested by',
+    '監査ログ':
+        'Audit trail',
+    '監査ログをすべて見る':
+        'See the whole audit trail',
+    '種類':
+        'Kind',
+    '終了':
+        'Ended',
+    '終了日':
+        'Until',
+    '経緯':
+        'Lifecycle',
+    '経路':
+        'Channel',
+    '絞り込み':
+        'Filter',
+    '続けて表示された2つ目':
+        'The next code shown',
+    '職員ID':
+        'Staff ID',
+    '職員ID、パスワードまたはワンタイムパスワードが正しくありません。':
+        'The staff ID, password or one-time password is not correct.',
+    '職員コンソール':
+        'Staff console',
+    '職員サインイン':
+        'Staff sign-in',
+    '該当するお客さまが見つかりません。':
+        'No matching customer.',
+    '該当するイベントはありません。':
+        'No matching events.',
+    '誤入力':
+        'Wrong entries',
+    '責任者が承認します':
+        'A supervisor approves',
+    '開始日':
+        'From',
+    '紛失届':
+        'Lost phone reported',
+    'アプリ削除':
+        'App uninstalled',
+    '誤入力ロック':
+        'Locked by wrong entries',
+    '本人申出':
+        "At the customer's request",
+    'オペレーター':
+        'Operator',
+    '責任者':
+        'Supervisor',
     # settings / history
     "現在の設定": "Current setting",
     "変更後の設定": "New setting",

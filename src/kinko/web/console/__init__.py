@@ -1,0 +1,1 @@
+"""The bank staff console at /console: lost phones, uninstalled apps, lockouts, the audit trail."""
