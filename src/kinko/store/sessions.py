@@ -36,6 +36,8 @@ class WebSession:
     data: dict[str, Any] = field(default_factory=dict)
     #: True when the previous session of this browser had timed out.
     expired: bool = False
+    #: True when the cookie must be (re)sent: a new or rotated session.
+    issued: bool = False
 
 
 class SessionStore:
@@ -52,6 +54,7 @@ class SessionStore:
             created_at=now,
             last_seen_at=now,
             expired=expired,
+            issued=True,
         )
         with Session(self._engine) as db, db.begin():
             db.execute(insert(WebSessionRow).values(
@@ -97,7 +100,7 @@ class SessionStore:
         fresh = WebSession(
             token=secrets.token_urlsafe(TOKEN_BYTES), realm=self.realm,
             csrf_token=secrets.token_urlsafe(TOKEN_BYTES), created_at=now, last_seen_at=now,
-            data=dict(session.data),
+            data=dict(session.data), issued=True,
         )
         with Session(self._engine) as db, db.begin():
             db.execute(delete(WebSessionRow).where(

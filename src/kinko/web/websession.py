@@ -38,14 +38,12 @@ class WebSessions:
         loaded = self.store.load(request.cookies.get(self.cookie), now)
         if loaded is None or not loaded.token:
             loaded = self.store.new(now, expired=loaded is not None and loaded.expired)
-            loaded.data["_new"] = True
         request.scope["state"][key] = loaded
         return loaded
 
     def rotate(self, request: Request) -> WebSession:
         """Replace the session ID, keeping the data: called at login against fixation."""
         fresh = self.store.rotate(self.get(request), self.clock())
-        fresh.data["_new"] = True
         request.scope["state"][f"websession:{self.cookie}"] = fresh
         return fresh
 
@@ -66,9 +64,8 @@ class WebSessions:
             if f"websession:{self.cookie}" in request.scope.get("state", {}):
                 response.delete_cookie(self.cookie, path="/")
             return
-        is_new = bool(session.data.pop("_new", False))
         await anyio.to_thread.run_sync(self.store.save, session, self.clock())
-        if is_new:
+        if session.issued:
             response.set_cookie(
                 self.cookie, session.token, httponly=True, samesite="lax", path="/",
                 secure=request.url.scheme == "https",

@@ -1,0 +1,254 @@
+"""The staff console over HTTP: sign-in with password and TOTP, roles, four-eyes
+approvals, the audit page, and the wall between customer and staff sessions."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from httpx import Response
+
+from kinko.domain.events import Action
+from kinko.domain.lifecycle import TokenState
+from kinko.domain.model import StaffRole
+from kinko.domain.secrets import Password
+from kinko.services.issuance import IssuedToken
+from kinko.services.staff_accounts import add_staff
+from kinko.store import audit_chain
+from tests.support import LOGIN_PASSWORD, Harness
+from tests.web.client import Browser, text_of
+
+STAFF_PASSWORD = "console-pass-1"
+
+
+class Staff:
+    def __init__(self, h: Harness, name: str, role: StaffRole) -> None:
+        self.h = h
+        self.name = name
+        self.token: IssuedToken = add_staff(
+            h.ctx, name=name, display_name=name, role=role,
+            password=Password(STAFF_PASSWORD)).token
+        self.browser = Browser(h)
+
+    def sign_in(self, *, code: str | None = None) -> None:
+        self.h.next_step()  # a fresh step, so no earlier sign-in's code is replayed
+        response = self.console_post("/console/login", {
+            "staff_id": self.name, "password": STAFF_PASSWORD,
+            "otp": code or self.h.code(self.token).reveal()})
+        assert response.headers.get("location") == "/console", text_of(response)[:300]
+
+    def console_post(self, url: str, data: dict[str, str]):
+        page = self.browser.get(url if url != "/console/login" else "/console/login")
+        assert page.status_code in (200, 303, 307)
+        return self.browser.post(url, data)
+
+    def act(self, contract_id: str, serial: str, action: str, reason: str = "紛失届",
+            **extra: str):
+        self.browser.get(f"/console/customers/{contract_id}")
+        response = self.browser.post(
+            f"/console/customers/{contract_id}/tokens/{serial}/{action}",
+            {"reason": reason, "reason_text": "", **extra})
+        assert response.status_code == 303
+        return self.browser.get(response.headers["location"])
+
+
+@pytest.fixture
+def operator(harness: Harness) -> Staff:
+    return Staff(harness, "suzuki", StaffRole.OPERATOR)
+
+
+@pytest.fixture
+def supervisor(harness: Harness) -> Staff:
+    return Staff(harness, "sato", StaffRole.SUPERVISOR)
+
+
+def state(h: Harness, serial: str) -> TokenState:
+    with h.ctx.uow() as uow:
+        token = uow.tokens.by_serial(serial)
+    assert token is not None
+    return token.state
+
+
+def test_sign_in_needs_the_password_and_the_staff_members_own_code(operator: Staff) -> None:
+    h, b = operator.h, operator.browser
+    b.get("/console/login")
+    wrong = b.post("/console/login", {"staff_id": "suzuki", "password": STAFF_PASSWORD,
+                                      "otp": h.wrong_code(operator.token).reveal()})
+    assert wrong.status_code == 422
+    assert "職員ID、パスワードまたはワンタイムパスワードが正しくありません。" in text_of(wrong)
+    bad_password = b.post("/console/login", {"staff_id": "suzuki", "password": "nope-nope-1",
+                                             "otp": h.code(operator.token).reveal()})
+    assert "職員ID、パスワードまたは" in text_of(bad_password)
+    code = h.code(operator.token).reveal()
+    ok = b.post("/console/login", {"staff_id": "suzuki", "password": STAFF_PASSWORD,
+                                   "otp": code})
+    assert ok.headers["location"] == "/console"
+    # The same code again, e.g. by someone looking over the shoulder: replay refused.
+    other = Browser(h)
+    other.get("/console/login")
+    replay = other.post("/console/login", {"staff_id": "suzuki", "password": STAFF_PASSWORD,
+                                           "otp": code})
+    assert replay.status_code == 422
+
+
+def test_a_customer_session_cannot_reach_the_console(harness: Harness) -> None:
+    customer = harness.customer()
+    b = Browser(harness)
+    b.login(customer.contract_id)
+    assert b.get("/home").status_code == 200
+    for url in ("/console", f"/console/customers/{customer.contract_id}", "/console/audit",
+                "/console/requests", "/console/audit.csv"):
+        assert b.get(url).headers["location"] == "/console/login", url
+
+
+def test_an_operator_suspends_at_once_but_cannot_revoke_alone(
+    operator: Staff, supervisor: Staff,
+) -> None:
+    h = operator.h
+    customer = h.customer()
+    issued = h.enroll(customer)
+    operator.sign_in()
+    page = operator.act(customer.contract_id, issued.token.serial, "suspend")
+    assert "トークンを利用停止にしました。" in text_of(page)
+    assert state(h, issued.token.serial) is TokenState.SUSPENDED
+
+    page = operator.act(customer.contract_id, issued.token.serial, "revoke")
+    assert "別の責任者の承認を待っています。" in text_of(page)
+    assert state(h, issued.token.serial) is TokenState.SUSPENDED  # not yet
+
+    supervisor.sign_in()
+    queue = supervisor.browser.get("/console/requests")
+    assert "承認して実行" in queue.text
+    request_id = queue.text.split("/console/requests/")[1].split("/")[0]
+    done = supervisor.browser.post(f"/console/requests/{request_id}/approve", {})
+    assert "申請を承認し、実行しました。" in text_of(supervisor.browser.follow(done))
+    assert state(h, issued.token.serial) is TokenState.REVOKED
+
+    with h.ctx.uow() as uow:
+        events = uow.audit.recent(limit=100, contract_id=customer.contract_id)
+    actions = {(e.action, e.actor) for e in events}
+    assert (Action.TOKEN_SUSPENDED, "staff:suzuki") in actions
+    assert (Action.REQUEST_CREATED, "staff:suzuki") in actions
+    assert (Action.REQUEST_APPROVED, "staff:sato") in actions
+    assert (Action.TOKEN_REVOKED, "staff:sato") in actions
+
+
+def test_nobody_approves_their_own_request(supervisor: Staff) -> None:
+    h = supervisor.h
+    customer = h.customer()
+    issued = h.enroll(customer)
+    supervisor.sign_in()
+    supervisor.act(customer.contract_id, issued.token.serial, "revoke", reason="アプリ削除")
+    queue = supervisor.browser.get("/console/requests")
+    assert "ご自身の申請は承認できません" in text_of(queue)
+    request_id = queue.text.split("<td>")[1].split("</td>")[0]
+    refused = supervisor.browser.post(f"/console/requests/{request_id}/approve", {})
+    assert "この操作を行う権限がありません。" in text_of(supervisor.browser.follow(refused))
+    assert state(h, issued.token.serial) is TokenState.ACTIVE
+
+
+def test_an_operator_can_neither_approve_nor_resync(operator: Staff, supervisor: Staff) -> None:
+    h = operator.h
+    customer = h.customer()
+    issued = h.enroll(customer)
+    supervisor.sign_in()
+    supervisor.act(customer.contract_id, issued.token.serial, "revoke", reason="本人申出")
+    operator.sign_in()
+    queue = operator.browser.get("/console/requests")
+    assert "承認して実行" not in queue.text
+    request_id = queue.text.split("<td>")[1].split("</td>")[0]
+    refused = operator.browser.post(f"/console/requests/{request_id}/approve", {})
+    assert "この操作を行う権限がありません。" in text_of(operator.browser.follow(refused))
+    page = operator.act(customer.contract_id, issued.token.serial, "resync", reason="本人申出",
+                        first=h.code(issued, steps=5).reveal(),
+                        second=h.code(issued, steps=6).reveal())
+    assert "この操作を行う権限がありません。" in text_of(page)
+    assert state(h, issued.token.serial) is TokenState.ACTIVE
+
+
+def test_a_password_unlock_needs_a_second_person(operator: Staff, supervisor: Staff) -> None:
+    h = operator.h
+    customer = h.customer()
+    for _ in range(5):
+        Browser(h).login(customer.contract_id, password="wrong-password")
+    operator.sign_in()
+    view = operator.browser.get(f"/console/customers/{customer.contract_id}")
+    assert "ロック中" in text_of(view)
+    requested = operator.browser.post(f"/console/customers/{customer.contract_id}/unlock-password",
+                                      {"kind": "login", "reason": "本人申出", "reason_text": ""})
+    assert "別の責任者の承認を待っています" in text_of(operator.browser.follow(requested))
+    assert Browser(h).login(customer.contract_id).headers.get("location") != "/home"
+    supervisor.sign_in()
+    queue = supervisor.browser.get("/console/requests")
+    request_id = queue.text.split("/console/requests/")[1].split("/")[0]
+    supervisor.browser.post(f"/console/requests/{request_id}/approve", {})
+    assert Browser(h).login(customer.contract_id).headers["location"] == "/home"
+
+
+def test_every_action_needs_a_reason(operator: Staff) -> None:
+    h = operator.h
+    customer = h.customer()
+    issued = h.enroll(customer)
+    operator.sign_in()
+    page = operator.act(customer.contract_id, issued.token.serial, "suspend", reason="")
+    assert "理由を選択してください。" in text_of(page)
+    page = operator.act(customer.contract_id, issued.token.serial, "suspend", reason="その他")
+    assert "「その他」の内容を入力してください。" in text_of(page)
+    assert state(h, issued.token.serial) is TokenState.ACTIVE
+
+
+def test_console_forms_need_the_csrf_token(operator: Staff) -> None:
+    h = operator.h
+    customer = h.customer()
+    issued = h.enroll(customer)
+    operator.sign_in()
+    refused = operator.browser.post(
+        f"/console/customers/{customer.contract_id}/tokens/{issued.token.serial}/suspend",
+        {"reason": "紛失届"}, csrf="forged")
+    assert refused.status_code == 403
+    assert state(h, issued.token.serial) is TokenState.ACTIVE
+
+
+def test_the_audit_page_filters_exports_and_checks_the_chain(
+    operator: Staff, harness: Harness,
+) -> None:
+    h = harness
+    customer = h.customer()
+    issued = h.enroll(customer)
+    operator.sign_in()
+    operator.act(customer.contract_id, issued.token.serial, "suspend")
+    page = operator.browser.get(f"/console/audit?contract_id={customer.contract_id}"
+                                "&staff=suzuki")
+    assert "token:suspended" in page.text and "token:bound" not in page.text
+    export = operator.browser.get(f"/console/audit.csv?contract_id={customer.contract_id}")
+    assert export.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(export.text)))
+    assert len(rows) > 3 and any("token:suspended" in row for row in rows)
+    checked = operator.browser.get("/console/audit?verify=1")
+    assert "改ざんは検出されませんでした。" in text_of(checked)
+    assert audit_chain.verify(h.kinko.engine).ok
+
+
+def test_the_console_session_has_its_own_idle_timeout(operator: Staff) -> None:
+    h = operator.h
+    operator.sign_in()
+    assert operator.browser.get("/console").status_code == 200
+    h.clock.advance(16 * 60)
+    response = operator.browser.get("/console")
+    assert response.headers["location"] == "/console/login"
+    assert "一定時間操作がなかったため、サインアウトしました。" in text_of(
+        operator.browser.follow(response))
+
+
+def test_searching_by_serial_finds_the_customer(operator: Staff) -> None:
+    h = operator.h
+    customer = h.customer()
+    issued = h.enroll(customer)
+    operator.sign_in()
+    serial = issued.token.serial
+    found = operator.browser.get(f"/console?q={serial[:4]}-{serial[4:8]}-{serial[8:]}")
+    assert found.headers["location"] == f"/console/customers/{customer.contract_id}"
+    missing = operator.browser.get("/console?q=9999999999")
+    assert missing.status_code == 404
+    assert LOGIN_PASSWORD not in missing.text
