@@ -12,13 +12,15 @@ from dataclasses import dataclass
 
 from kinko.banking.ledger import Account, AccountType, accounts_of, open_account
 from kinko.bootstrap import Kinko
-from kinko.domain.model import Token, TokenOrigin
+from kinko.domain.model import StaffMember, StaffRole, Token, TokenOrigin
 from kinko.domain.secrets import Code, Password
 from kinko.services import customers, enrollment
 from kinko.services.issuance import IssuedToken, issue_token
+from kinko.services.staff_accounts import add_staff
 
 LOGIN_PASSWORD = "e2e-login-pass"
 CONFIRMATION_PASSWORD = "e2e-kakunin-pass"
+STAFF_PASSWORD = "e2e-staff-pass"
 OPENING_BALANCE = 1_000_000
 BRANCH_CODE = "001"
 BRANCH_NAME = "本店営業部"
@@ -41,6 +43,24 @@ class Customer:
     confirmation_password: str
     account: Account
     token: IssuedToken | None = None
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A bank staff member with the password and the own TOTP token they sign in with."""
+
+    member: StaffMember
+    password: str
+    token: IssuedToken
+
+    @property
+    def name(self) -> str:
+        return self.member.name
+
+    @property
+    def actor(self) -> str:
+        """How the audit trail names this staff member."""
+        return f"staff:{self.member.name}"
 
 
 class Bank:
@@ -89,6 +109,15 @@ class Bank:
                         customer.login_password, customer.confirmation_password,
                         customer.account, issued)
 
+    def staff(self, role: StaffRole) -> Staff:
+        """A new staff member (``kinko staff add``, through the same service) with a staff ID
+        no other test uses; ``bank.staff_code(staff)`` gives their sign-in code."""
+        number = next(_numbers)
+        created = add_staff(self.ctx, name=f"e2e-{role.value}-{number}",
+                            display_name=f"試験 {role.label}{number}", role=role,
+                            password=Password(STAFF_PASSWORD))
+        return Staff(created.member, STAFF_PASSWORD, created.token)
+
     def balance(self, account: Account) -> int:
         found = [a for a in accounts_of(self.kinko.engine, account.customer_id)
                  if a.id == account.id]
@@ -133,6 +162,10 @@ class Bank:
                 if step > spent and fits_now and (fits_next_step or left > STEP_MARGIN_SECONDS):
                     return params.code_at_step(issued.seed.reveal(), step)
             time.sleep(left + 0.05)
+
+    def staff_code(self, staff: Staff) -> str:
+        """A code the staff member's own token shows now (the same replay rules apply)."""
+        return self.code(staff.token)
 
     def wrong_code(self, issued: IssuedToken) -> str:
         """Six digits that match none of the steps near now."""

@@ -7,7 +7,6 @@ import csv
 import io
 
 import pytest
-from httpx import Response
 
 from kinko.domain.events import Action
 from kinko.domain.lifecycle import TokenState
