@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP) ## migrate the SQLite database, load demo data if empty, serve on :8000
 	$(BIN)/kinko db upgrade
 	$(BIN)/kinko demo --if-empty
-	KINKO_THIRD_PARTY_APPS=$${KINKO_THIRD_PARTY_APPS:-true} $(BIN)/kinko serve
+	KINKO_THIRD_PARTY_APPS=$${KINKO_THIRD_PARTY_APPS:-true} $(BIN)/kinko serve --notify print
 
 test: lint typecheck pytest ## ruff, mypy and the whole test suite (SQLite and PostgreSQL)
 

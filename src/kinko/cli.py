@@ -23,7 +23,7 @@ from kinko.domain.secrets import Password
 from kinko.domain.serials import format_serial, parse_serial
 
 if TYPE_CHECKING:
-    from kinko.demo import DemoLine
+    from kinko.demo import DemoLine, DemoStaff
     from kinko.notify import MailSender
 
 EXIT_ERROR = 1
@@ -212,6 +212,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         if args.if_empty:
             print("demo data: the database already has customers; nothing loaded")
             _print_demo_logins(None, [])
+            _print_demo_staff([(member, None) for member in demo.DEMO_STAFF])
             return 0
         raise CliError("the database already has customers; demo data loads only into an "
                        "empty database (use --if-empty to skip quietly)")
@@ -220,12 +221,17 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     staff = demo.staff(kinko)
     print("demo data loaded")
     _print_demo_logins(lines, spares)
-    print("  staff console http://127.0.0.1:8000/console (the code: kinko token code SERIAL)")
-    for member, serial in staff:
-        print(f"    {member.name:<8} {member.password:<16} {member.role.value:<11} "
-              f"serial {format_serial(serial)}")
-    print()
+    _print_demo_staff(staff)
     return 0
+
+
+def _print_demo_staff(staff: Sequence[tuple[DemoStaff, str | None]]) -> None:
+    print("  staff console: http://127.0.0.1:8000/console  (code: kinko token code SERIAL;"
+          " serials: kinko token list --demo)")
+    for member, serial in staff:
+        shown = f"serial {format_serial(serial)}" if serial else ""
+        print(f"    {member.name:<8} {member.password:<16} {member.role.value:<11} {shown}")
+    print()
 
 
 def _print_demo_logins(lines: Sequence[DemoLine] | None, spares: Sequence[str]) -> None:
