@@ -5,6 +5,7 @@ Login, transactions, 利用開始, 利用中止, 交換 and staff resync all cal
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 from datetime import datetime
 
@@ -109,6 +110,7 @@ def verify_code(
     stays spent, and a failure stays counted, whatever the caller does next.
     """
     now = ctx.clock()
+    started = time.perf_counter()
     with ctx.uow() as uow:
         token = uow.tokens.get(token_id)
         if token is None:
@@ -119,10 +121,14 @@ def verify_code(
             audit(uow, now, Action.TOKEN_CODE_CHECKED, actor, outcome=Outcome.FAILURE,
                   contract_id=contract_id, serial=token.serial, reason=error.code)
             uow.commit()
+            ctx.metrics.verification(error.code, time.perf_counter() - started)
+            if isinstance(error, TokenLocked) and token.state is not TokenState.LOCKED:
+                ctx.metrics.token_locked()
             raise
         audit(uow, now, Action.TOKEN_CODE_CHECKED, actor,
               contract_id=contract_id, serial=token.serial)
         uow.commit()
+        ctx.metrics.verification(Outcome.SUCCESS.value, time.perf_counter() - started)
         return match
 
 

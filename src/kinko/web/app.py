@@ -17,15 +17,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from starlette.exceptions import HTTPException
 
 from kinko import __version__, notify
 from kinko.bootstrap import Kinko
 from kinko.notify import MailSender
 from kinko.store import audit_chain
-from kinko.store.db import current_revision, head_revision
 from kinko.store.sessions import SessionStore
+from kinko.web import ops
 from kinko.web.api import activations
 from kinko.web.api.problems import problem
 from kinko.web.console import routes as console_routes
@@ -125,7 +124,7 @@ def create_app(kinko: Kinko, *, notices: MailSender | None = None) -> FastAPI:
         return response
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, otp_flows, banking, settings, activations, console_routes):
+    for module in (auth, otp_flows, banking, settings, activations, console_routes, ops):
         app.include_router(module.router)
 
     @app.exception_handler(HTTPException)
@@ -145,21 +144,5 @@ def create_app(kinko: Kinko, *, notices: MailSender | None = None) -> FastAPI:
         return await run_in_threadpool(message_page, request, title="エラー",
                                        error="入力内容が正しくありません。", next_href="/",
                                        next_label="戻る", status_code=400)
-
-    @app.get("/healthz")
-    def health() -> JSONResponse:
-        """Ready when the database answers and its schema is the newest this code knows."""
-        try:
-            with kinko.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            current, head = current_revision(kinko.engine), head_revision(kinko.engine)
-        except Exception:  # any database failure means "not ready"
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
-        ok = current == head
-        return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "database": "ok",
-             "schema": current, "expected_schema": head, "version": __version__},
-            200 if ok else 503,
-        )
 
     return app
