@@ -278,7 +278,7 @@ def test_a_lost_phone_is_suspended_then_revoked_by_two_people_and_a_new_phone_en
     expect(at_home.locator(".status")).to_have_text("ワンタイムパスワード: 利用中")
 
     # Every staff step is in the audit trail under the staff ID, with its reason.
-    by = f"(request #{request_id} by {operator.name})"
+    by = f"(申請番号 {request_id} / 申請者 {operator.name})"
     assert trail(staff_events(live_server, customer.contract_id)) == [
         (Action.TOKEN_SUSPENDED, operator.actor, "紛失届"),
         (Action.REQUEST_CREATED, operator.actor, f"revoke#{request_id}:紛失届"),
@@ -340,7 +340,7 @@ def test_an_uninstalled_app_is_revoked_on_request_and_the_customer_uses_the_pass
         (Action.REQUEST_CREATED, operator.actor, f"revoke#{request_id}:アプリ削除"),
         (Action.REQUEST_APPROVED, supervisor.actor, f"revoke#{request_id}"),
         (Action.TOKEN_REVOKED, supervisor.actor,
-         f"アプリ削除 (request #{request_id} by {operator.name})"),
+         f"アプリ削除 (申請番号 {request_id} / 申請者 {operator.name})"),
     ]
 
 

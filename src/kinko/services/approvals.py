@@ -92,7 +92,7 @@ def approve(ctx: Context, approver: StaffMember, request_id: int) -> StaffReques
     if request.requested_by == approver.name:
         raise NotPermitted("nobody approves their own request")
     actor = Actor.staff(approver.name)
-    reason = f"{request.reason} (request #{request.id} by {request.requested_by})"[:200]
+    reason = f"{request.reason} (申請番号 {request.id} / 申請者 {request.requested_by})"[:200]
     customer = get_customer(ctx, request.contract_id)
     now = ctx.clock()
     # One transaction: the decision and the action commit together or not at all, and the

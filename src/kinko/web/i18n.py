@@ -407,6 +407,17 @@ EN: dict[str, str] = {
         'Operator',
     '責任者':
         'Supervisor',
+    'システム': 'System',
+    '利用停止中': 'Suspended',
+    '他の認証アプリ': 'Other authenticator app',
+    'コンソール': 'Console',
+    '発行': 'Issued',
+    'アプリ': 'App',
+    '失敗': 'Failure',
+    '未登録': 'Unregistered',
+    'デモ': 'Demo',
+    '職員用': 'Staff',
+    '成功': 'Success',
     # settings / history
     "現在の設定": "Current setting",
     "変更後の設定": "New setting",

@@ -72,11 +72,25 @@ def language(request: Request) -> str:
     return lang if lang in LANGUAGES else "ja"
 
 
+#: What staff and customers read for the codes stored in tokens and audit events.
+LABELS = {
+    "state": {"unbound": "未登録", "active": "利用中", "locked": "ロック中",
+              "suspended": "利用停止中", "revoked": "失効"},
+    "origin": {"issued": "発行", "demo": "デモ", "activation": "アプリ",
+               "third_party": "他の認証アプリ", "staff": "職員用"},
+    "outcome": {"success": "成功", "failure": "失敗"},
+    "channel": {"web": "IB", "api": "API", "console": "コンソール", "cli": "CLI",
+                "system": "システム"},
+    "bound": {"enroll": "利用開始", "exchange": "交換"},
+}
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.globals["CIRCLED"] = CIRCLED
     templates.env.filters["yen"] = lambda amount: f"{int(amount):,}"
     templates.env.filters["show"] = show
+    templates.env.globals["LABELS"] = LABELS
     templates.env.filters["jst"] = lambda at: at.astimezone(JST).strftime("%Y/%m/%d %H:%M")
     templates.env.filters["serial"] = lambda s: f"{s[:4]} {s[4:8]} {s[8:]}" if s else ""
     return templates

@@ -137,12 +137,10 @@ def _reason(form: Form) -> str:
     chosen = form.text("reason")
     if chosen not in console_service.REASONS:
         raise InvalidInput("理由を選択してください。")
-    if chosen == "その他":
-        text = form.text("reason_text")
-        if not text:
-            raise InvalidInput("「その他」の内容を入力してください。")
-        return f"{OTHER}: {text}"[:200]
-    return chosen
+    text = form.text("reason_text")
+    if chosen == OTHER and not text:
+        raise InvalidInput("「その他」の内容を入力してください。")
+    return f"{chosen}: {text}"[:200] if text else chosen
 
 
 def _back(request: Request, contract_id: str, *, notice: str | None = None,
