@@ -61,7 +61,7 @@ class LiveServer:
 def chromium() -> Path:
     """Debian's chromium, or a skip (a failure in CI) saying how to get it."""
     if not CHROMIUM.exists():
-        reason = (f"{CHROMIUM} is missing: install Debian's chromium (`make browser`); "
+        reason = (f"{CHROMIUM} is missing: install Debian's chromium (`make test-tools`); "
                   "the browser tests never download one")
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(reason)
@@ -69,8 +69,10 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium: Path) -> Iterator[Browser]:
+    # Per module, not per session: Playwright's sync API keeps an event loop running in
+    # this thread while it is open, and later asyncio tests (the token app's) need it gone.
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         yield browser
