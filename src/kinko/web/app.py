@@ -131,7 +131,7 @@ def create_app(kinko: Kinko, *, notices: MailSender | None = None) -> FastAPI:
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if request.url.path.startswith("/api/"):
             return problem(exc.status_code, "http_error", str(exc.detail))
-        if request.url.path in ops.PATHS:
+        if request.url.path.startswith("/healthz"):
             return JSONResponse({"detail": exc.detail}, exc.status_code)
         title = "ページが見つかりません。" if exc.status_code == 404 else "エラー"
         return await run_in_threadpool(message_page, request, title=title, next_href="/",
