@@ -246,7 +246,7 @@ def test_a_lost_phone_is_suspended_then_revoked_by_two_people_and_a_new_phone_en
     # The operator's view now says the customer is back on the confirmation password.
     at_operator.reload()
     expect(otp_status(at_operator)).to_have_text("未利用 (確認用パスワード)")
-    expect(at_operator.locator("main")).to_contain_text("(紛失届 (request")
+    expect(at_operator.locator("main")).to_contain_text("(紛失届 (申請番号")
     shot.of(at_operator, "operator", "revoked")
 
     # The customer logs in with the password alone (the login OTP went with the token)...
@@ -371,7 +371,7 @@ def test_a_token_locked_by_wrong_codes_is_unlocked_and_the_next_code_works(
     # The customer calls; the operator sees the lock and the count, and unlocks.
     sign_in(at_operator, bank, operator)
     find(at_operator, customer.contract_id)
-    expect(otp_status(at_operator)).to_contain_text("locked")
+    expect(otp_status(at_operator)).to_contain_text("ロック中")
     expect(token_form(at_operator, "unlock")).to_have_count(1)
     shot.of(at_operator, "operator", "locked-token")
     act(at_operator, "unlock", "誤入力ロック")
