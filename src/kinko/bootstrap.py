@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from kinko.config import Settings
-from kinko.services.context import Clock, Context, system_clock
+from kinko.metrics import PrometheusMetrics
+from kinko.services.context import Clock, Context, Metrics, system_clock
 from kinko.services.passwords import Argon2Hasher
 from kinko.services.ports import PasswordHasher
 from kinko.store.db import make_engine
@@ -44,13 +45,22 @@ def build(
     clock: Clock = system_clock,
     engine: Engine | None = None,
     seedbox: SeedBox | None = None,
+    metrics: Metrics | None = None,
 ) -> Kinko:
-    engine = engine or make_engine(settings.effective_database_url)
+    """Wire kinko for ``settings``; each argument given replaces what would be built.
+
+    ``metrics`` defaults to a fresh ``PrometheusMetrics`` (its own registry) that also reads
+    its gauges from this engine's database.
+    """
+    engine = engine or make_engine(settings.effective_database_url,
+                                   pool_size=settings.db_pool_size,
+                                   max_overflow=settings.db_max_overflow)
     seedbox = seedbox or open_seedbox(settings)
     ctx = Context(
         uow=SqlUnitOfWorkFactory(engine, seedbox),
         hasher=hasher or Argon2Hasher(),
         policy=settings.policy(),
         clock=clock,
+        metrics=metrics if metrics is not None else PrometheusMetrics(engine),
     )
     return Kinko(settings, engine, seedbox, ctx)

@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     #: SQLAlchemy URL; ``postgresql://user@host/db`` for production.
     database_url: str = ""
+    #: PostgreSQL connections each server process keeps open (SQLAlchemy ``pool_size``)
+    #: and may open beyond that under load (``max_overflow``). Every process can hold up to
+    #: their sum: keep processes × (pool + overflow) below the server's max_connections.
+    #: SQLite ignores both.
+    db_pool_size: int = Field(default=5, ge=1, le=1000)
+    db_max_overflow: int = Field(default=10, ge=0, le=1000)
     #: The seed master key file (created on first run, mode 0600).
     key_file: Path | None = None
     #: A base64 32-byte master key instead of the file (no rotation from the CLI then).

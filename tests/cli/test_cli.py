@@ -132,3 +132,23 @@ def test_keys_rotate_reseals_every_seed_and_codes_still_match(migrated: Path) ->
     code = run(migrated, "token", "code", serial)
     assert code.returncode == 0, code.stderr
     assert re.match(r"\d{3} \d{3}  \(\d+ s left\)", code.stdout)
+
+
+def test_api_clients_are_added_listed_rotated_and_revoked(migrated: Path) -> None:
+    added = run(migrated, "api-client", "add", "ib-core", "--scope", "verify",
+                "--scope", "manage")
+    assert added.returncode == 0, added.stderr
+    secret = re.search(r"kk_\d+_[A-Za-z0-9_-]{43}", added.stdout)
+    assert secret is not None and "scopes: manage verify" in added.stdout
+    listed = run(migrated, "api-client", "list")
+    assert "ib-core" in listed.stdout and "active" in listed.stdout
+    assert secret.group(0).split("_", 2)[2] not in listed.stdout
+    rotated = run(migrated, "api-client", "rotate", "ib-core")
+    new = re.search(r"kk_\d+_[A-Za-z0-9_-]{43}", rotated.stdout)
+    assert new is not None and new.group(0) != secret.group(0)
+    assert run(migrated, "api-client", "revoke", "ib-core").returncode == 0
+    assert "revoked" in run(migrated, "api-client", "list").stdout
+    again = run(migrated, "api-client", "revoke", "ib-core")
+    assert again.returncode == 1 and again.stderr.startswith("kinko: error: ")
+    bad = run(migrated, "api-client", "add", "x", "--scope", "root")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr

@@ -27,10 +27,11 @@ from hypothesis.stateful import (
 from sqlalchemy import Engine, func, select
 
 from kinko.domain.errors import (
-    Conflict,
     InvalidTransition,
     KinkoError,
     NotFound,
+    OtpAlreadyInUse,
+    OtpNotInUse,
     ReplayedCode,
     TokenLocked,
     TokenRevoked,
@@ -181,7 +182,7 @@ class TokenLifecycle(RuleBasedStateMachine):
         """利用中止 and 交換 start alike: an active token must be in use."""
         token = self.bound(contract_id)
         if token is None:
-            return Conflict
+            return OtpNotInUse
         if token.state is not TokenState.ACTIVE:
             return STATE_ERRORS[token.state]
         return None
@@ -249,7 +250,7 @@ class TokenLifecycle(RuleBasedStateMachine):
         before the right one; the login-OTP choice, confirmation password, 登録."""
         token = self.model[serial]
         ctx = self.h.ctx
-        begun = self.expect(Conflict if self.bound(contract_id) else None,
+        begun = self.expect(OtpAlreadyInUse if self.bound(contract_id) else None,
                             lambda: enrollment.begin(ctx, contract_id, Password(LOGIN_PASSWORD)))
         if begun is None:
             return

@@ -8,11 +8,13 @@ from kinko.web.app import SECURITY_HEADERS, create_app
 from tests.support import Harness
 
 
-def test_health_reports_ready_with_the_schema_revision(harness: Harness) -> None:
+def test_health_says_alive_and_readiness_reports_the_schema_revision(harness: Harness) -> None:
     client = TestClient(create_app(harness.kinko))
     response = client.get("/healthz")
-    assert response.status_code == 200
-    body = response.json()
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    body = ready.json()
     assert body["status"] == "ok" and body["schema"] == body["expected_schema"] is not None
 
 

@@ -26,6 +26,7 @@ CONTRACT = "1000000001"
 SERIAL = "123456789012"
 CUSTOMER = f"customer:{CONTRACT}"
 STAFF = "staff:sato"
+CALL_CENTRE = "api:callcenter"
 
 
 def event(
@@ -51,6 +52,10 @@ def event(
     (event(Action.TOKEN_REVOKED, STAFF, reason="アプリ削除"), NoticeKind.REVOKED),
     (event(Action.TOKEN_UNLOCKED, STAFF, reason="誤入力ロック"), NoticeKind.TOKEN_UNLOCKED),
     (event(Action.TOKEN_RESYNCED, STAFF, reason="drift=40:本人申出"), NoticeKind.RESYNCED),
+    # a call centre's system acting through the API is the bank acting, too
+    (event(Action.TOKEN_SUSPENDED, CALL_CENTRE, reason="紛失届"), NoticeKind.SUSPENDED),
+    (event(Action.TOKEN_UNLOCKED, CALL_CENTRE, reason="誤入力ロック"),
+     NoticeKind.TOKEN_UNLOCKED),
     (event(Action.PASSWORD_UNLOCKED, STAFF, serial=None, reason="login:誤入力ロック"),
      NoticeKind.LOGIN_PASSWORD_UNLOCKED),
     (event(Action.PASSWORD_UNLOCKED, STAFF, serial=None, reason="confirmation:本人申出"),

@@ -487,3 +487,24 @@ def test_sealing_from_many_threads_during_a_rotation_loses_no_seed(tmp_path: Pat
     final = SeedBox(Keyring.load(path))
     assert all(final.open(SERIAL, s) == SEED for s in sealed)
     assert box.seal(SERIAL, SEED).key_id == final.current_key_id
+
+
+def test_a_box_knows_its_keys_and_learns_a_key_rotated_in_by_another_process(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "seed.keys"
+    keyring, _ = Keyring.load_or_create(path)
+    box = SeedBox(keyring, key_file=path)
+    assert box.knows(keyring.current_id)
+    assert not box.knows(key_id_for(_key(7)))
+
+    rotated = keyring.with_new_key()
+    rotated.save(path)
+    assert box.knows(rotated.current_id)
+
+
+def test_a_box_without_its_key_file_knows_only_the_keys_it_was_given() -> None:
+    keyring = Keyring.from_key(_key(1))
+    box = SeedBox(keyring)
+    assert box.knows(keyring.current_id)
+    assert not box.knows(key_id_for(_key(2)))

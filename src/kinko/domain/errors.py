@@ -5,7 +5,9 @@
     ├── NotFound                     no such customer or token
     ├── InvalidTransition            a lifecycle event not allowed in the current state
     ├── Conflict                     the request contradicts current state
-    │                                (already enrolled, token belongs to someone else, ...)
+    │   │                            (token belongs to someone else, changed meanwhile, ...)
+    │   ├── OtpAlreadyInUse          利用開始 for a contract that already has a token
+    │   └── OtpNotInUse              利用中止 / 交換 / a code check for a contract without one
     └── AuthenticationFailed         a password or code was not accepted
         ├── WrongPassword            wrong login or confirmation password
         ├── PasswordLocked           too many wrong passwords; the bank must unlock
@@ -54,6 +56,18 @@ class Conflict(KinkoError):
     """The request contradicts the current state."""
 
     code = "conflict"
+
+
+class OtpAlreadyInUse(Conflict):
+    """One-time passwords are already in use for this contract."""
+
+    code = "otp_already_in_use"
+
+
+class OtpNotInUse(Conflict):
+    """One-time passwords are not in use for this contract."""
+
+    code = "otp_not_in_use"
 
 
 class AuthenticationFailed(KinkoError):

@@ -41,6 +41,14 @@ class Action(enum.StrEnum):
 
     KEYS_ROTATED = "keys:rotated"
 
+    API_CLIENT_CREATED = "api_client:created"
+    API_CLIENT_ROTATED = "api_client:rotated"
+    API_CLIENT_REVOKED = "api_client:revoked"
+    #: A known client was turned away: wrong secret, revoked, or lacking the scope.
+    API_CLIENT_REFUSED = "api_client:refused"
+    #: A bank system read a customer's OTP status, token history or the audit trail.
+    API_READ = "api:read"
+
 
 class Outcome(enum.StrEnum):
     SUCCESS = "success"
@@ -57,7 +65,8 @@ class Channel(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acted: ``customer:<contract_id>``, ``staff:<name>``, ``operator`` or ``system``."""
+    """Who acted: ``customer:<contract_id>``, ``staff:<name>``, ``api:<client name>``,
+    ``operator`` or ``system``."""
 
     name: str
     channel: Channel
@@ -70,7 +79,13 @@ class Actor:
     def staff(cls, staff_id: str) -> Actor:
         return cls(f"staff:{staff_id}", Channel.CONSOLE)
 
+    @classmethod
+    def api_client(cls, name: str) -> Actor:
+        """A bank system calling the JSON API with its client secret."""
+        return cls(f"{API_ACTOR_PREFIX}{name}", Channel.API)
 
+
+API_ACTOR_PREFIX = "api:"
 OPERATOR = Actor("operator", Channel.CLI)
 SYSTEM = Actor("system", Channel.SYSTEM)
 

@@ -133,3 +133,29 @@ class StaffRequest:
     state: RequestState
     decided_by: str | None
     decided_at: datetime | None
+
+
+class ApiScope(enum.StrEnum):
+    """What a bank system's API client may do (``kinko api-client add --scope``)."""
+
+    VERIFY = "verify"  # check codes, read a customer's OTP status and token history
+    MANAGE = "manage"  # 利用開始 / 利用中止 / 交換 for a front end, staff actions, requests
+    AUDIT = "audit"    # read the audit trail
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    """A bank system allowed to call the JSON API; only a hash of its secret is kept."""
+
+    id: int
+    name: str
+    scopes: frozenset[ApiScope]
+    secret_hash: str
+    created_at: datetime
+    rotated_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None

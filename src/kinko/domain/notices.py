@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from kinko.domain.events import Action, AuditEvent, Outcome
+from kinko.domain.events import API_ACTOR_PREFIX, Action, AuditEvent, Outcome
 from kinko.domain.model import PasswordKind
 
 #: Japan Standard Time has no daylight saving time, so a fixed offset is exact.
@@ -141,13 +141,17 @@ _PASSWORD_UNLOCKS = {
 }
 
 STAFF_ACTOR_PREFIX = "staff:"
+#: The bank acts on a customer's token through the staff console or, for a call centre's
+#: system, through the JSON API; either way the customer is told.
+BANK_ACTOR_PREFIXES = (STAFF_ACTOR_PREFIX, API_ACTOR_PREFIX)
 
 
 def notice_for(event: AuditEvent) -> Notice | None:
     """The notice an audit event sends to its contract's customer, or None.
 
-    Notified: 利用開始, 交換, 利用中止, a token or password lock, and every successful staff
-    action on a customer's token or password. Failures, checks and logins are not.
+    Notified: 利用開始, 交換, 利用中止, a token or password lock, and every successful bank
+    action (staff console or call-centre API) on a customer's token or password. Failures,
+    checks and logins are not.
     """
     if event.outcome is not Outcome.SUCCESS or event.contract_id is None:
         return None
@@ -166,7 +170,7 @@ def _kind(event: AuditEvent) -> NoticeKind | None:
     if action is Action.PASSWORD_LOCKED:
         # credentials records the password kind as the reason: "login" / "confirmation"
         return _by_password(_PASSWORD_LOCKS, event.reason, NoticeKind.PASSWORD_LOCKED)
-    if not event.actor.startswith(STAFF_ACTOR_PREFIX):
+    if not event.actor.startswith(BANK_ACTOR_PREFIXES):
         return None
     if action is Action.PASSWORD_UNLOCKED:
         # staff records "<kind>:<reason>"

@@ -57,3 +57,7 @@ class Code(Secret[str]):
 
 class Seed(Secret[bytes]):
     """A token's shared secret (the HMAC key)."""
+
+
+class ClientSecret(Secret[str]):
+    """An API client's bearer secret (``kk_<id>_<secret>``), shown once when made."""

@@ -1,7 +1,7 @@
-"""Four-eyes actions: a revoke or a password unlock is requested by one staff member and
-carried out only when a different supervisor approves it.
+"""Four-eyes actions: a revoke or a password unlock is requested by one staff member (or a
+call-centre system's API client) and carried out only when a different supervisor approves it.
 
-Every request, approval and rejection is an audit event with the staff ID.
+Every request, approval and rejection is an audit event with the staff ID (or ``api:<name>``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from kinko.domain.errors import Conflict, InvalidInput, KinkoError, NotFound
 from kinko.domain.events import Action, Actor
 from kinko.domain.lifecycle import TokenEvent, transition
 from kinko.domain.model import (
+    ApiClient,
     PasswordKind,
     RequestKind,
     RequestState,
@@ -33,6 +34,11 @@ class NotPermitted(KinkoError):
     code = "not_permitted"
 
 
+#: Who may ask for a four-eyes action: a staff member, or a call-centre system's API client
+#: (``manage`` scope). Either way only a supervisor in the console can approve it.
+Requester = StaffMember | ApiClient
+
+
 def require_role(member: StaffMember, role: StaffRole) -> None:
     if role is StaffRole.SUPERVISOR and member.role is not StaffRole.SUPERVISOR:
         raise NotPermitted("only a supervisor may do this")
@@ -45,7 +51,7 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
-def request_revoke(ctx: Context, member: StaffMember, serial: str, reason: str) -> StaffRequest:
+def request_revoke(ctx: Context, member: Requester, serial: str, reason: str) -> StaffRequest:
     """Ask for a token to be revoked for its customer (lost for good, app uninstalled)."""
     serial = parse_serial(serial)
     reason = _require_reason(reason)
@@ -59,7 +65,7 @@ def request_revoke(ctx: Context, member: StaffMember, serial: str, reason: str) 
     return _create(ctx, member, RequestKind.REVOKE, customer.contract_id, serial, None, reason)
 
 
-def request_password_unlock(ctx: Context, member: StaffMember, contract_id: str,
+def request_password_unlock(ctx: Context, member: Requester, contract_id: str,
                             kind: PasswordKind, reason: str) -> StaffRequest:
     customer = get_customer(ctx, parse_contract_id(contract_id))
     if not customer.password(kind).locked:
@@ -68,17 +74,21 @@ def request_password_unlock(ctx: Context, member: StaffMember, contract_id: str,
                    _require_reason(reason))
 
 
-def _create(ctx: Context, member: StaffMember, kind: RequestKind, contract_id: str,
+def _create(ctx: Context, member: Requester, kind: RequestKind, contract_id: str,
             serial: str | None, password_kind: PasswordKind | None,
             reason: str) -> StaffRequest:
     now = ctx.clock()
+    is_client = isinstance(member, ApiClient)
+    actor = Actor.api_client(member.name) if is_client else Actor.staff(member.name)
     with ctx.uow() as uow:
         if uow.requests.pending_for(kind, contract_id, serial, password_kind):
             raise Conflict("the same request is already waiting for approval")
         request = uow.requests.add(kind=kind, contract_id=contract_id, serial=serial,
                                    password_kind=password_kind, reason=reason,
-                                   requested_by=member.id, now=now)
-        audit(uow, now, Action.REQUEST_CREATED, Actor.staff(member.name),
+                                   requested_by=None if is_client else member.id,
+                                   requested_by_client=member.id if is_client else None,
+                                   now=now)
+        audit(uow, now, Action.REQUEST_CREATED, actor,
               contract_id=contract_id, serial=serial,
               reason=f"{kind.value}#{request.id}:{reason}"[:255])
         uow.commit()

@@ -61,14 +61,17 @@ def check_password(
 
 
 def authenticate(
-    ctx: Context, contract_id: str, login_password: Password, *, channel: Channel
+    ctx: Context, contract_id: str, login_password: Password, *, channel: Channel,
+    actor: Actor | None = None,
 ) -> Customer:
     """契約者ID + ログインパスワード: the first step of login and of every OTP flow.
 
-    An unknown contract ID fails exactly like a wrong password, and takes as long.
+    An unknown contract ID fails exactly like a wrong password, and takes as long. The audit
+    events name ``actor``: by default the customer on ``channel``; a bank system's front end
+    passes its own API client.
     """
     contract_id = parse_contract_id(contract_id)
-    actor = Actor.customer(contract_id, channel)
+    actor = actor or Actor.customer(contract_id, channel)
     with ctx.uow() as uow:
         customer = uow.customers.by_contract_id(contract_id)
     if customer is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kinko.domain.errors import Conflict, NotFound, TokenExpired
+from kinko.domain.errors import Conflict, NotFound, OtpAlreadyInUse, TokenExpired
 from kinko.domain.events import Action, Actor, Channel
 from kinko.domain.lifecycle import TokenEvent, TokenState, transition
 from kinko.domain.model import PasswordKind, Token, TokenOrigin
@@ -35,23 +35,27 @@ class EnrollmentTokenConfirmed:
 
 
 def begin(
-    ctx: Context, contract_id: str, login_password: Password, *, channel: Channel = Channel.WEB
+    ctx: Context, contract_id: str, login_password: Password, *, channel: Channel = Channel.WEB,
+    actor: Actor | None = None,
 ) -> EnrollmentStarted:
-    """② 契約者ID・ログインパスワード → ③ 次へ."""
-    customer = authenticate(ctx, contract_id, login_password, channel=channel)
+    """② 契約者ID・ログインパスワード → ③ 次へ.
+
+    Every step audits ``actor``, by default the customer on ``channel``.
+    """
+    customer = authenticate(ctx, contract_id, login_password, channel=channel, actor=actor)
     with ctx.uow() as uow:
         if uow.tokens.bound_to(customer.id) is not None:
-            raise Conflict("one-time passwords are already in use for this contract")
+            raise OtpAlreadyInUse()
     return EnrollmentStarted(customer.id, customer.contract_id)
 
 
 def confirm_token(
     ctx: Context, started: EnrollmentStarted, serial: str, code: Code,
-    *, channel: Channel = Channel.WEB,
+    *, channel: Channel = Channel.WEB, actor: Actor | None = None,
 ) -> EnrollmentTokenConfirmed:
     """④ シリアル番号 + the OTP the new token shows. The code is spent here."""
     token = find_unbound(ctx, serial)
-    verify_code(ctx, token.id, code, actor=Actor.customer(started.contract_id, channel),
+    verify_code(ctx, token.id, code, actor=actor or Actor.customer(started.contract_id, channel),
                 contract_id=started.contract_id, states=UNBOUND_ONLY)
     return EnrollmentTokenConfirmed(started.customer_id, started.contract_id, token.id,
                                     token.serial)
@@ -64,15 +68,16 @@ def register(
     login_otp_required: bool,
     confirmation_password: Password,
     channel: Channel = Channel.WEB,
+    actor: Actor | None = None,
 ) -> Token:
     """⑤ ログイン時のOTP認証 する/しない → ⑥ 確認用パスワード → ⑦ 登録."""
-    actor = Actor.customer(confirmed.contract_id, channel)
+    actor = actor or Actor.customer(confirmed.contract_id, channel)
     check_password(ctx, confirmed.customer_id, PasswordKind.CONFIRMATION,
                    confirmation_password, actor=actor)
     now = ctx.clock()
     with ctx.uow() as uow:
         if uow.tokens.bound_to(confirmed.customer_id) is not None:
-            raise Conflict("one-time passwords are already in use for this contract")
+            raise OtpAlreadyInUse()
         token = uow.tokens.get(confirmed.token_id)
         if token is None or token.is_expired(now):
             raise TokenExpired()

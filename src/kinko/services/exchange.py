@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kinko.domain.errors import Conflict, TokenExpired
+from kinko.domain.errors import Conflict, OtpNotInUse, TokenExpired
 from kinko.domain.events import Action, Actor, Channel
 from kinko.domain.lifecycle import TokenEvent, TokenState, transition
 from kinko.domain.model import Token
@@ -36,25 +36,28 @@ class OldTokenConfirmed:
 
 
 def begin(
-    ctx: Context, contract_id: str, login_password: Password, *, channel: Channel = Channel.WEB
+    ctx: Context, contract_id: str, login_password: Password, *, channel: Channel = Channel.WEB,
+    actor: Actor | None = None,
 ) -> ExchangeStarted:
-    """③ 契約者ID・ログインパスワード, 次へ."""
-    customer = authenticate(ctx, contract_id, login_password, channel=channel)
+    """③ 契約者ID・ログインパスワード, 次へ. Every step audits ``actor`` (default: the
+    customer on ``channel``)."""
+    customer = authenticate(ctx, contract_id, login_password, channel=channel, actor=actor)
     with ctx.uow() as uow:
         token = uow.tokens.bound_to(customer.id)
     if token is None:
-        raise Conflict("one-time passwords are not in use for this contract")
+        raise OtpNotInUse()
     if token.state is not TokenState.ACTIVE:
         raise state_error(token)
     return ExchangeStarted(customer.id, customer.contract_id, token.id, token.serial)
 
 
 def confirm_old_token(
-    ctx: Context, started: ExchangeStarted, code: Code, *, channel: Channel = Channel.WEB
+    ctx: Context, started: ExchangeStarted, code: Code, *, channel: Channel = Channel.WEB,
+    actor: Actor | None = None,
 ) -> OldTokenConfirmed:
     """④ the OTP of the token in use now, 次へ."""
     verify_code(ctx, started.old_token_id, code,
-                actor=Actor.customer(started.contract_id, channel),
+                actor=actor or Actor.customer(started.contract_id, channel),
                 contract_id=started.contract_id)
     return OldTokenConfirmed(started.customer_id, started.contract_id, started.old_token_id,
                              started.old_serial)
@@ -62,10 +65,10 @@ def confirm_old_token(
 
 def register_new_token(
     ctx: Context, confirmed: OldTokenConfirmed, serial: str, code: Code,
-    *, channel: Channel = Channel.WEB,
+    *, channel: Channel = Channel.WEB, actor: Actor | None = None,
 ) -> Token:
     """⑤ シリアル番号 + OTP of the new token, 登録 → ⑥ done."""
-    actor = Actor.customer(confirmed.contract_id, channel)
+    actor = actor or Actor.customer(confirmed.contract_id, channel)
     new = find_unbound(ctx, serial)
     verify_code(ctx, new.id, code, actor=actor, contract_id=confirmed.contract_id,
                 states=UNBOUND_ONLY)

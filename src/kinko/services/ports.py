@@ -14,6 +14,8 @@ from typing import Protocol
 from kinko.domain.events import AuditEvent
 from kinko.domain.lifecycle import TokenState
 from kinko.domain.model import (
+    ApiClient,
+    ApiScope,
     Customer,
     PasswordKind,
     RequestKind,
@@ -48,6 +50,24 @@ class NewCustomer:
     created_at: datetime
 
 
+@dataclass(frozen=True, repr=False)
+class KnownToken:
+    """What this process last read of a token: enough to check a code without reading it
+    again. Only a hint: a spend based on it re-checks every fact in its one statement."""
+
+    id: int
+    serial: str
+    params: TotpParameters
+    seed: Seed
+    #: The sealed form the seed was opened from; a reseal (key rotation) changes it.
+    key_id: str
+    nonce: bytes
+    drift: int
+
+    def __repr__(self) -> str:
+        return f"KnownToken(id={self.id}, serial={self.serial!r})"
+
+
 class TokenRepository(Protocol):
     def add(self, new: NewToken, seed: Seed) -> Token: ...
 
@@ -73,6 +93,28 @@ class TokenRepository(Protocol):
         """Accept ``step`` if the token is in ``states`` and ``step`` is above its last
         accepted step: store step and drift, reset failures. False if another request
         got there first or the state changed. One conditional UPDATE."""
+        ...
+
+    def for_check(self, token_id: int) -> tuple[Token, KnownToken] | None:
+        """The token and its opened seed in one read (the seed comes from a per-process
+        cache while its sealed form is unchanged); remembers them for ``known``."""
+        ...
+
+    def known(self, token_id: int) -> KnownToken | None:
+        """What this process remembers of the token, without touching the database."""
+        ...
+
+    def spend(
+        self, token: KnownToken, *, step: int, current_step: int, window: int,
+        states: Collection[TokenState], now: datetime, event: AuditEvent, alone: bool = False,
+    ) -> bool:
+        """``spend_step`` plus every fact a code check rests on, in one conditional statement
+        that also records ``event``: the token is in ``states`` (an unbound one not expired),
+        its seed is still sealed as in ``token``, ``step`` is above the last accepted step
+        and within ``window`` of ``current_step`` plus the stored drift. True if spent (and
+        recorded); False changes nothing. ``alone``: the unit of work does nothing else
+        (this is its first statement and it commits or ends right after), so the statement
+        may commit by itself."""
         ...
 
     def record_failure(
@@ -194,8 +236,11 @@ class StaffRepository(Protocol):
 
 class RequestRepository(Protocol):
     def add(self, *, kind: RequestKind, contract_id: str, serial: str | None,
-            password_kind: PasswordKind | None, reason: str, requested_by: int,
-            now: datetime) -> StaffRequest: ...
+            password_kind: PasswordKind | None, reason: str, requested_by: int | None,
+            now: datetime, requested_by_client: int | None = None) -> StaffRequest:
+        """A pending request by a staff member (``requested_by``) or, for a bank system, an
+        API client (``requested_by_client``): exactly one of the two."""
+        ...
 
     def get(self, request_id: int) -> StaffRequest | None: ...
 
@@ -208,6 +253,31 @@ class RequestRepository(Protocol):
                now: datetime) -> bool:
         """Decide a pending request not made by ``decided_by``; False if it was not pending
         (decided by someone else first) or is the decider's own. One conditional UPDATE."""
+        ...
+
+
+class ApiClientRepository(Protocol):
+    def add(self, *, name: str, scopes: frozenset[ApiScope], secret_hash: str,
+            now: datetime) -> ApiClient:
+        """A new client; ``Conflict`` if the name was ever used."""
+        ...
+
+    def get(self, client_id: int) -> ApiClient | None: ...
+
+    def by_name(self, name: str) -> ApiClient | None: ...
+
+    def listing(self) -> Sequence[ApiClient]: ...
+
+    def set_secret(self, client_id: int, *, secret_hash: str, now: datetime) -> bool:
+        """Replace the secret of a client that is not revoked; False if it is."""
+        ...
+
+    def revoke(self, client_id: int, *, now: datetime) -> bool:
+        """False if it was already revoked."""
+        ...
+
+    def touch(self, client_id: int, *, now: datetime) -> None:
+        """Record that the client was just used."""
         ...
 
 
@@ -234,6 +304,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> Outbox: ...
+
+    @property
+    def api_clients(self) -> ApiClientRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

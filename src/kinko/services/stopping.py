@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kinko.domain.errors import Conflict
+from kinko.domain.errors import Conflict, OtpNotInUse
 from kinko.domain.events import Action, Actor, Channel
 from kinko.domain.lifecycle import TokenEvent, TokenState, sources_of, transition
 from kinko.domain.model import PasswordKind
@@ -26,14 +26,16 @@ class StopStarted:
 
 
 def begin(
-    ctx: Context, contract_id: str, login_password: Password, *, channel: Channel = Channel.WEB
+    ctx: Context, contract_id: str, login_password: Password, *, channel: Channel = Channel.WEB,
+    actor: Actor | None = None,
 ) -> StopStarted:
-    """② 契約者ID・ログインパスワード, 次へ."""
-    customer = authenticate(ctx, contract_id, login_password, channel=channel)
+    """② 契約者ID・ログインパスワード, 次へ. Both steps audit ``actor`` (default: the
+    customer on ``channel``)."""
+    customer = authenticate(ctx, contract_id, login_password, channel=channel, actor=actor)
     with ctx.uow() as uow:
         token = uow.tokens.bound_to(customer.id)
     if token is None:
-        raise Conflict("one-time passwords are not in use for this contract")
+        raise OtpNotInUse()
     if token.state is not TokenState.ACTIVE:
         raise state_error(token)
     return StopStarted(customer.id, customer.contract_id, token.id, token.serial)
@@ -41,10 +43,10 @@ def begin(
 
 def stop(
     ctx: Context, started: StopStarted, code: Code, confirmation_password: Password,
-    *, channel: Channel = Channel.WEB,
+    *, channel: Channel = Channel.WEB, actor: Actor | None = None,
 ) -> None:
     """③ ワンタイムパスワード + 確認用パスワード, 停止 → ④ done."""
-    actor = Actor.customer(started.contract_id, channel)
+    actor = actor or Actor.customer(started.contract_id, channel)
     verify_code(ctx, started.token_id, code, actor=actor, contract_id=started.contract_id)
     check_password(ctx, started.customer_id, PasswordKind.CONFIRMATION, confirmation_password,
                    actor=actor)

@@ -5,6 +5,8 @@ SQLite transactions start with BEGIN IMMEDIATE so that writers queue instead of 
 
 from __future__ import annotations
 
+import enum
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +26,19 @@ def normalize_url(url: str) -> URL:
     return parsed
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+#: SQLAlchemy's own defaults, which ``Settings.db_pool_size`` / ``db_max_overflow`` repeat.
+POOL_SIZE = 5
+MAX_OVERFLOW = 10
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int = POOL_SIZE,
+                max_overflow: int = MAX_OVERFLOW) -> Engine:
+    """An engine for ``url``; the pool sizes apply to PostgreSQL (SQLite has one writer)."""
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, echo=echo)
-    return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    return create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=pool_size,
+                         max_overflow=max_overflow)
 
 
 def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
@@ -75,6 +85,41 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def head_revision(engine: Engine) -> str | None:
+    """The newest migration this code has (the schema the code expects)."""
+    return _migrations()[0]
+
+
+class SchemaState(enum.StrEnum):
+    """A database's schema compared with this code's migrations."""
+
+    CURRENT = "current"   # at this code's newest migration
+    BEHIND = "behind"     # at an older one, or none: run `kinko db upgrade`
+    AHEAD = "ahead"       # at a migration this code does not have: a newer release's
+
+
+def schema_state(current: str | None) -> SchemaState:
+    """Where ``current`` (see ``current_revision``) stands. A schema ahead of the code is
+    what an older server sees during a rolling upgrade, once `kinko db upgrade` has added
+    what the new release needs; migrations only expand in the release that adds them (see
+    docs/operations.md), so the older code still works on it."""
+    head, known = _migrations()
+    if current == head:
+        return SchemaState.CURRENT
+    if current is None or current in known:
+        return SchemaState.BEHIND
+    return SchemaState.AHEAD
+
+
+@functools.cache
+def _migrations() -> tuple[str | None, frozenset[str]]:
+    """The head and every revision of this code's migrations.
+
+    Read once per process: the migrations are part of the code, which does not change while
+    it runs, and reading them costs ~10 ms (a readiness probe asks every few seconds).
+    """
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
+    return script.get_current_head(), frozenset(r.revision for r in script.walk_revisions())

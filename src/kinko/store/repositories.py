@@ -7,14 +7,30 @@ Replay and lockout decisions are single conditional UPDATE statements, atomic on
 from __future__ import annotations
 
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
-from sqlalchemy import Engine, case, func, insert, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Executable,
+    Row,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, MultipleResultsFound
 from sqlalchemy.orm import Session, sessionmaker
 
 from kinko.domain.errors import Conflict
@@ -24,21 +40,30 @@ from kinko.domain.model import Customer, PasswordKind, PasswordState, Token, Tok
 from kinko.domain.notices import Notice, NoticeKind, NoticeStatus, QueuedNotice
 from kinko.domain.otp import Algorithm, TotpParameters
 from kinko.domain.secrets import Seed
-from kinko.services.ports import NewCustomer, NewToken
+from kinko.services.ports import KnownToken, NewCustomer, NewToken
+from kinko.store.api_clients import SqlApiClientRepository
 from kinko.store.audit_chain import (
     AuditFilter,
     StoredAuditEvent,
     filtered_events,
     stored_event,
 )
-from kinko.store.rows import AuditEventRow, CustomerRow, OutboxRow, RateLimitRow, TokenRow
+from kinko.store.rows import (
+    AuditEventRow,
+    Base,
+    CustomerRow,
+    OutboxRow,
+    RateLimitRow,
+    TokenRow,
+    UTCDateTime,
+)
 from kinko.store.seedbox import SealedSeed, SeedBox
 from kinko.store.staff_store import SqlRequestRepository, SqlStaffRepository
 
 _BOUND = [state.value for state in BOUND_STATES]
 
 
-def _token(row: TokenRow) -> Token:
+def _token(row: TokenRow | Row[Any]) -> Token:
     return Token(
         id=row.id,
         serial=row.serial,
@@ -60,7 +85,7 @@ def _token(row: TokenRow) -> Token:
     )
 
 
-def _customer(row: CustomerRow) -> Customer:
+def _customer(row: CustomerRow | Row[Any]) -> Customer:
     return Customer(
         id=row.id,
         contract_id=row.contract_id,
@@ -77,10 +102,117 @@ def _customer(row: CustomerRow) -> Customer:
     )
 
 
+class TokenCache:
+    """What this process last read of recently checked tokens, opened seeds included: a
+    bounded LRU, shared by the threads of one process (``SqlUnitOfWorkFactory`` holds it).
+
+    It saves the AES-GCM opening and, for a token checked here before, the read itself:
+    ``verify_code`` can then spend the step in one conditional statement that re-checks
+    every fact the entry claims (state, sealed seed, drift, last step), so a stale entry
+    costs a fallback, never a wrong answer. Entries are keyed by token id and carry the
+    serial, key id and nonce the seed was opened from; a reseal under a new key changes
+    the nonce and so the entry is simply not used again. Opened seeds stay in this
+    process's memory while cached, as they already do while a request checks a code.
+    """
+
+    def __init__(self, size: int = 65_536) -> None:
+        self._size = size
+        self._entries: OrderedDict[int, KnownToken] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token_id: int) -> KnownToken | None:
+        with self._lock:
+            entry = self._entries.get(token_id)
+            if entry is not None:
+                self._entries.move_to_end(token_id)
+            return entry
+
+    def put(self, entry: KnownToken) -> None:
+        with self._lock:
+            self._entries[entry.id] = entry
+            self._entries.move_to_end(entry.id)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_TOKENS = Base.metadata.tables[TokenRow.__tablename__]
+_CUSTOMERS = Base.metadata.tables[CustomerRow.__tablename__]
+_AUDIT = Base.metadata.tables[AuditEventRow.__tablename__]
+_AUDIT_FIELDS = ("occurred_at", "action", "outcome", "actor", "channel", "contract_id",
+                 "reason")
+
+
+def _spend_update() -> Executable:
+    """``spend_step`` with every fact of the check it settles (see ``SqlTokenRepository.spend``)."""
+    now = bindparam("now", type_=UTCDateTime())
+    return (
+        update(_TOKENS)
+        .where(and_(
+            _TOKENS.c.id == bindparam("token_id"),
+            _TOKENS.c.state.in_(bindparam("states", expanding=True)),
+            or_(_TOKENS.c.state != TokenState.UNBOUND.value,
+                _TOKENS.c.expires_at.is_(None), _TOKENS.c.expires_at > now),
+            _TOKENS.c.seed_key_id == bindparam("key_id"),
+            _TOKENS.c.seed_nonce == bindparam("nonce"),
+            or_(_TOKENS.c.last_step.is_(None), _TOKENS.c.last_step < bindparam("step")),
+            _TOKENS.c.drift.between(bindparam("drift_low"), bindparam("drift_high")),
+        ))
+        .values(last_step=bindparam("step"), drift=bindparam("new_drift"), failures=0,
+                last_used_at=now)
+        .returning(_TOKENS.c.serial)
+    )
+
+
+def _spend_and_record() -> Executable:
+    """PostgreSQL: the spend and its audit event as one statement (a data-modifying CTE);
+    the event row exists if and only if the step was spent."""
+    spent = _spend_update().cte("spent")  # type: ignore[attr-defined]
+    values = [bindparam(f"audit_{name}", type_=UTCDateTime() if name == "occurred_at"
+                        else String()) for name in _AUDIT_FIELDS]
+    return (
+        insert(_AUDIT)
+        .from_select([*_AUDIT_FIELDS, "serial"], select(*values, spent.c.serial))
+        .returning(_AUDIT.c.id)
+    )
+
+
+def _for_check() -> Executable:
+    return select(_TOKENS).where(_TOKENS.c.id == bindparam("token_id")).with_for_update()
+
+
+def _read(session: Session, statement: Executable) -> Row[Any] | None:
+    """At most one row of a plain (Core) SELECT: no ORM objects are built for a read that
+    only becomes a domain value. Flushes first, as an ORM query would (autoflush)."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    rows = session.connection().execute(statement).all()
+    if len(rows) > 1:
+        raise MultipleResultsFound("expected at most one row")
+    return rows[0] if rows else None
+
+
+_STATEMENTS: dict[str, Executable] = {}
+
+
+def _statement(name: str) -> Executable:
+    # Built once per process (SQLAlchemy then caches the compiled SQL per dialect).
+    statement = _STATEMENTS.get(name)
+    if statement is None:
+        statement = {"for_check": _for_check, "spend": _spend_update,
+                     "spend_and_record": _spend_and_record}[name]()
+        _STATEMENTS[name] = statement
+    return statement
+
+
 class SqlTokenRepository:
-    def __init__(self, session: Session, seedbox: SeedBox) -> None:
+    def __init__(self, session: Session, seedbox: SeedBox,
+                 cache: TokenCache | None = None) -> None:
         self._session = session
         self._seedbox = seedbox
+        self._cache = cache if cache is not None else TokenCache(size=1)
 
     def add(self, new: NewToken, seed: Seed) -> Token:
         sealed = self._seedbox.seal(new.serial, seed)
@@ -109,17 +241,11 @@ class SqlTokenRepository:
         return _token(row)
 
     def get(self, token_id: int) -> Token | None:
-        row = self._session.execute(
-            select(TokenRow).where(TokenRow.id == token_id).execution_options(
-                populate_existing=True)
-        ).scalar_one_or_none()
+        row = _read(self._session, select(_TOKENS).where(_TOKENS.c.id == token_id))
         return _token(row) if row else None
 
     def by_serial(self, serial: str) -> Token | None:
-        row = self._session.execute(
-            select(TokenRow).where(TokenRow.serial == serial).execution_options(
-                populate_existing=True)
-        ).scalar_one_or_none()
+        row = _read(self._session, select(_TOKENS).where(_TOKENS.c.serial == serial))
         return _token(row) if row else None
 
     def serial_exists(self, serial: str) -> bool:
@@ -128,11 +254,8 @@ class SqlTokenRepository:
         ).first() is not None
 
     def bound_to(self, customer_id: int) -> Token | None:
-        row = self._session.execute(
-            select(TokenRow)
-            .where(TokenRow.customer_id == customer_id, TokenRow.state.in_(_BOUND))
-            .execution_options(populate_existing=True)
-        ).scalar_one_or_none()
+        row = _read(self._session, select(_TOKENS).where(
+            _TOKENS.c.customer_id == customer_id, _TOKENS.c.state.in_(_BOUND)))
         return _token(row) if row else None
 
     def of_customer(self, customer_id: int) -> Sequence[Token]:
@@ -147,6 +270,66 @@ class SqlTokenRepository:
             .where(TokenRow.id == token.id)
         ).one()
         return self._seedbox.open(token.serial, SealedSeed(row[0], row[1], row[2]))
+
+    def for_check(self, token_id: int) -> tuple[Token, KnownToken] | None:
+        """The token and its opened seed in one read, its row locked until the end of the
+        transaction (PostgreSQL; SQLite's writers are serialised already), so nothing the
+        check decides on can change before its outcome is written."""
+        row = self._session.connection().execute(
+            _statement("for_check"), {"token_id": token_id}).first()
+        if row is None:
+            return None
+        token = _token(row)
+        cached = self._cache.get(token_id)
+        if (cached is not None and cached.serial == token.serial
+                and cached.key_id == row.seed_key_id and cached.nonce == row.seed_nonce):
+            seed = cached.seed
+        else:
+            seed = self._seedbox.open(
+                token.serial, SealedSeed(row.seed_key_id, row.seed_nonce, row.seed_ciphertext))
+        known = KnownToken(id=token.id, serial=token.serial, params=token.params, seed=seed,
+                           key_id=row.seed_key_id, nonce=row.seed_nonce, drift=token.drift)
+        self._cache.put(known)
+        return token, known
+
+    def known(self, token_id: int) -> KnownToken | None:
+        return self._cache.get(token_id)
+
+    def spend(
+        self, token: KnownToken, *, step: int, current_step: int, window: int,
+        states: Collection[TokenState], now: datetime, event: AuditEvent, alone: bool = False,
+    ) -> bool:
+        params = {
+            "token_id": token.id, "states": [s.value for s in states], "now": now,
+            "key_id": token.key_id, "nonce": token.nonce, "step": step,
+            "new_drift": step - current_step,
+            # |step - (current + drift)| <= window, solved for the stored drift.
+            "drift_low": step - current_step - window,
+            "drift_high": step - current_step + window,
+        }
+        if alone and self._session.in_transaction():
+            raise RuntimeError("spend(alone=True) must be the unit of work's first statement")
+        postgresql = self._session.get_bind().dialect.name == "postgresql"
+        # Alone on PostgreSQL, the one statement is its own transaction: no BEGIN, no COMMIT,
+        # one round trip; it is atomic and durable all the same. (The pool resets the
+        # connection's isolation level when the session gives it back.)
+        connection = self._session.connection(
+            execution_options={"isolation_level": "AUTOCOMMIT"} if alone and postgresql
+            else None)
+        if postgresql:
+            params |= {f"audit_{name}": value for name, value in _audit_values(event).items()
+                       if name != "serial"}
+            spent = connection.execute(_statement("spend_and_record"), params).first()
+        else:
+            spent = connection.execute(_statement("spend"), params).first()
+            if spent is not None:
+                SqlAuditLog(self._session).record(event)
+        if spent is None:
+            return False
+        self._cache.put(KnownToken(id=token.id, serial=token.serial, params=token.params,
+                                   seed=token.seed, key_id=token.key_id, nonce=token.nonce,
+                                   drift=step - current_step))
+        return True
 
     def spend_step(
         self, token_id: int, *, step: int, drift: int, states: Collection[TokenState],
@@ -257,17 +440,12 @@ class SqlCustomerRepository:
         return _customer(row)
 
     def get(self, customer_id: int) -> Customer | None:
-        row = self._session.execute(
-            select(CustomerRow).where(CustomerRow.id == customer_id).execution_options(
-                populate_existing=True)
-        ).scalar_one_or_none()
+        row = _read(self._session, select(_CUSTOMERS).where(_CUSTOMERS.c.id == customer_id))
         return _customer(row) if row else None
 
     def by_contract_id(self, contract_id: str) -> Customer | None:
-        row = self._session.execute(
-            select(CustomerRow).where(CustomerRow.contract_id == contract_id)
-            .execution_options(populate_existing=True)
-        ).scalar_one_or_none()
+        row = _read(self._session,
+                    select(_CUSTOMERS).where(_CUSTOMERS.c.contract_id == contract_id))
         return _customer(row) if row else None
 
     def record_password_failure(
@@ -320,21 +498,25 @@ class SqlCustomerRepository:
         )
 
 
+def _audit_values(event: AuditEvent) -> dict[str, object]:
+    return {
+        "occurred_at": event.occurred_at,
+        "action": event.action.value,
+        "outcome": event.outcome.value,
+        "actor": event.actor,
+        "channel": event.channel.value,
+        "contract_id": event.contract_id,
+        "serial": event.serial,
+        "reason": event.reason,
+    }
+
+
 class SqlAuditLog:
     def __init__(self, session: Session) -> None:
         self._session = session
 
     def record(self, event: AuditEvent) -> None:
-        self._session.execute(insert(AuditEventRow).values(
-            occurred_at=event.occurred_at,
-            action=event.action.value,
-            outcome=event.outcome.value,
-            actor=event.actor,
-            channel=event.channel.value,
-            contract_id=event.contract_id,
-            serial=event.serial,
-            reason=event.reason,
-        ))
+        self._session.connection().execute(insert(_AUDIT), _audit_values(event))
 
     def recent(
         self, *, limit: int = 50, contract_id: str | None = None, serial: str | None = None
@@ -526,20 +708,24 @@ class SqlUnitOfWork:
     outbox: SqlOutbox
     staff: SqlStaffRepository
     requests: SqlRequestRepository
+    api_clients: SqlApiClientRepository
 
-    def __init__(self, sessions: sessionmaker[Session], seedbox: SeedBox) -> None:
+    def __init__(self, sessions: sessionmaker[Session], seedbox: SeedBox,
+                 token_cache: TokenCache | None = None) -> None:
         self._sessions = sessions
         self._seedbox = seedbox
+        self._token_cache = token_cache
 
     def __enter__(self) -> SqlUnitOfWork:
         self.session = self._sessions()
-        self.tokens = SqlTokenRepository(self.session, self._seedbox)
+        self.tokens = SqlTokenRepository(self.session, self._seedbox, self._token_cache)
         self.customers = SqlCustomerRepository(self.session)
         self.audit = SqlAuditLog(self.session)
         self.rate_limits = SqlRateLimits(self.session)
         self.outbox = SqlOutbox(self.session)
         self.staff = SqlStaffRepository(self.session)
         self.requests = SqlRequestRepository(self.session)
+        self.api_clients = SqlApiClientRepository(self.session)
         return self
 
     def __exit__(
@@ -560,6 +746,8 @@ class SqlUnitOfWorkFactory:
         self.engine = engine
         self.seedbox = seedbox
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        #: One per process (per factory): what verifications read, for the next ones.
+        self.token_cache = TokenCache()
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._sessions, self.seedbox)
+        return SqlUnitOfWork(self._sessions, self.seedbox, self.token_cache)

@@ -103,11 +103,39 @@ class StaffRequestRow(Base):
     serial: Mapped[str | None] = mapped_column(String(12))
     password_kind: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(200))
-    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    #: Who asked: a staff member in the console, or a bank system's API client (exactly one).
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    requested_by_client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(16), index=True)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint(
+            "(requested_by_id IS NULL) <> (requested_by_client_id IS NULL)",
+            name="one_requester",
+        ),
+    )
+
+
+class ApiClientRow(Base):
+    """A bank system that calls the JSON API with a bearer secret ``kk_<id>_<secret>``.
+
+    Only the SHA-256 of the secret is stored (the secret is 32 random bytes, so a slow hash
+    would add nothing); ``scopes`` is a space-separated list of ``ApiScope`` values.
+    """
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TokenRow(Base):

@@ -387,6 +387,13 @@ class SeedBox:
         except (InvalidTag, ValueError):
             raise SeedUnavailable from None
 
+    def knows(self, key_id: str) -> bool:
+        """True if seeds sealed under ``key_id`` can be opened here; like ``open``, an unknown
+        id first re-reads a key file that changed (``KeyringError`` if it is now bad)."""
+        if key_id in self._state.ciphers:
+            return True
+        return key_id in self._refresh_if_changed().ciphers
+
     def needs_rotation(self, sealed: SealedSeed) -> bool:
         """True if ``sealed`` is not under the current key and should be resealed."""
         return sealed.key_id != self.current_key_id

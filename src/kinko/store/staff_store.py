@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import Select, case, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -22,7 +22,7 @@ from kinko.domain.model import (
     StaffRequest,
     StaffRole,
 )
-from kinko.store.rows import StaffRequestRow, StaffRow, TokenRow
+from kinko.store.rows import ApiClientRow, StaffRequestRow, StaffRow, TokenRow
 
 
 class SqlStaffRepository:
@@ -94,10 +94,14 @@ class SqlRequestRepository:
         self._session = session
 
     def _query(self) -> Select[StaffRequestRow, str, str | None]:
-        """Requests with the names of who asked and who decided."""
+        """Requests with the names of who asked (a staff ID, or ``api:<client>`` for a bank
+        system's API client) and who decided."""
         requester, decider = aliased(StaffRow), aliased(StaffRow)
-        return (select(StaffRequestRow, requester.name, decider.name)
-                .join(requester, requester.id == StaffRequestRow.requested_by_id)
+        asked_by = func.coalesce(requester.name, literal("api:") + ApiClientRow.name)
+        return (select(StaffRequestRow, asked_by, decider.name)
+                .outerjoin(requester, requester.id == StaffRequestRow.requested_by_id)
+                .outerjoin(ApiClientRow,
+                           ApiClientRow.id == StaffRequestRow.requested_by_client_id)
                 .outerjoin(decider, decider.id == StaffRequestRow.decided_by_id))
 
     @staticmethod
@@ -112,12 +116,15 @@ class SqlRequestRepository:
         )
 
     def add(self, *, kind: RequestKind, contract_id: str, serial: str | None,
-            password_kind: PasswordKind | None, reason: str, requested_by: int,
-            now: datetime) -> StaffRequest:
+            password_kind: PasswordKind | None, reason: str, requested_by: int | None,
+            now: datetime, requested_by_client: int | None = None) -> StaffRequest:
+        if (requested_by is None) == (requested_by_client is None):
+            raise ValueError("a request has exactly one requester")
         row = StaffRequestRow(
             kind=kind.value, contract_id=contract_id, serial=serial,
             password_kind=password_kind.value if password_kind else None, reason=reason,
-            requested_by_id=requested_by, requested_at=now, state=RequestState.PENDING.value)
+            requested_by_id=requested_by, requested_by_client_id=requested_by_client,
+            requested_at=now, state=RequestState.PENDING.value)
         self._session.add(row)
         self._session.flush()
         found = self.get(row.id)
@@ -154,7 +161,10 @@ class SqlRequestRepository:
             update(StaffRequestRow)
             .where(StaffRequestRow.id == request_id,
                    StaffRequestRow.state == RequestState.PENDING.value,
-                   StaffRequestRow.requested_by_id != decided_by)
+                   # NULL (an API client asked) never equals anyone: spelled out, as
+                   # "NULL != x" is not true in SQL.
+                   or_(StaffRequestRow.requested_by_id.is_(None),
+                       StaffRequestRow.requested_by_id != decided_by))
             .values(state=state.value, decided_by_id=decided_by, decided_at=now)
             .execution_options(synchronize_session=False))
         return int(getattr(result, "rowcount", 0)) == 1

@@ -25,7 +25,7 @@ from kinko.notify import MailSender
 from kinko.store import audit_chain
 from kinko.store.sessions import SessionStore
 from kinko.web import ops
-from kinko.web.api import activations
+from kinko.web.api import activations, v1
 from kinko.web.api.problems import problem
 from kinko.web.console import routes as console_routes
 from kinko.web.console.common import CONSOLE_COOKIE, CONSOLE_IDLE_TIMEOUT, Console
@@ -124,14 +124,14 @@ def create_app(kinko: Kinko, *, notices: MailSender | None = None) -> FastAPI:
         return response
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, otp_flows, banking, settings, activations, console_routes, ops):
+    for module in (auth, otp_flows, banking, settings, activations, v1, console_routes, ops):
         app.include_router(module.router)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if request.url.path.startswith("/api/"):
             return problem(exc.status_code, "http_error", str(exc.detail))
-        if request.url.path.startswith("/healthz"):
+        if request.url.path in ops.PATHS:
             return JSONResponse({"detail": exc.detail}, exc.status_code)
         title = "ページが見つかりません。" if exc.status_code == 404 else "エラー"
         return await run_in_threadpool(message_page, request, title=title, next_href="/",
@@ -140,7 +140,7 @@ def create_app(kinko: Kinko, *, notices: MailSender | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         if request.url.path.startswith("/api/"):
-            return problem(400, "invalid_request", "the request is not valid")
+            return v1.invalid_request(exc)
         return await run_in_threadpool(message_page, request, title="エラー",
                                        error="入力内容が正しくありません。", next_href="/",
                                        next_label="戻る", status_code=400)

@@ -7,6 +7,8 @@ Messages name no secret and, at a password step, never say which input was wrong
 from __future__ import annotations
 
 from kinko.domain import errors as e
+from kinko.services.api_clients import ClientForbidden, ClientUnauthorized
+from kinko.services.approvals import NotPermitted
 
 #: error code → the customer's message (Japanese; English through i18n.EN)
 CUSTOMER_MESSAGES: dict[str, str] = {
@@ -39,6 +41,8 @@ HTTP_STATUS: dict[str, int] = {
     e.NotFound.code: 404,
     e.InvalidTransition.code: 409,
     e.Conflict.code: 409,
+    e.OtpAlreadyInUse.code: 409,
+    e.OtpNotInUse.code: 409,
     e.WrongPassword.code: 401,
     e.WrongCode.code: 401,
     e.ReplayedCode.code: 401,
@@ -47,6 +51,10 @@ HTTP_STATUS: dict[str, int] = {
     e.TokenSuspended.code: 423,
     e.TokenRevoked.code: 403,
     e.TokenExpired.code: 410,
+    # the API's callers: a bank system's client secret, and what it or a staff role may do
+    ClientUnauthorized.code: 401,
+    ClientForbidden.code: 403,
+    NotPermitted.code: 403,
 }
 
 

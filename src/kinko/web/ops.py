@@ -1,33 +1,101 @@
-"""Operations endpoints: /healthz (liveness with the schema check) for load balancers.
+"""Operations endpoints for load balancers and monitoring: /healthz (alive), /readyz (can
+serve traffic) and /metrics (Prometheus). Serve them on the internal network only.
 
-Monitoring (/metrics, /readyz) is added here too.
+- ``/healthz`` answers from the event loop without touching the database: a restart is the
+  cure only for a stuck process, never for a database outage.
+- ``/readyz`` is 200 only when this process can serve a customer: the database answers, its
+  schema is not behind this code's migrations, and the seed keys open the stored seeds.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
+import logging
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
 
 from kinko import __version__
-from kinko.store.db import current_revision, head_revision
+from kinko.bootstrap import Kinko
+from kinko.domain.secrets import Seed
+from kinko.metrics import CONTENT_TYPE, PrometheusMetrics
+from kinko.store.db import SchemaState, current_revision, head_revision, schema_state
+from kinko.store.rows import TokenRow
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
 
+#: The paths served here (errors on them are answered in JSON, not as customer pages).
+PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+# Sealed and opened again by each readiness check; never stored.
+_PROBE_SERIAL = "000000000000"
+_PROBE_SEED = Seed(bytes(20))
+
 
 @router.get("/healthz")
-def health(request: Request) -> JSONResponse:
-    """Ready when the database answers and its schema is the newest this code knows."""
-    kinko = request.app.state.kinko
+async def health() -> JSONResponse:
+    """Liveness: the process is up and its event loop answers."""
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+@router.get("/readyz")
+def ready(request: Request) -> JSONResponse:
+    """Readiness: 200 when the database answers, its schema is this code's (or a newer
+    release's, during a rolling upgrade) and the seed keys work; 503 otherwise, saying which
+    check failed (never why: that goes to the log)."""
+    kinko: Kinko = request.app.state.kinko
+    report: dict[str, object] = {"status": "ok", "version": __version__,
+                                 "database": "ok", "schema": None,
+                                 "expected_schema": head_revision(kinko.engine),
+                                 "schema_state": None, "seeds": "ok"}
+    newest_key_id: str | None = None
     try:
-        with kinko.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        current, head = current_revision(kinko.engine), head_revision(kinko.engine)
+        report["schema"] = current = current_revision(kinko.engine)
+        report["schema_state"] = state = schema_state(current)
+        if state is not SchemaState.BEHIND:
+            # The newest token's key: every process must hold it (and the older ones).
+            with kinko.engine.connect() as connection:
+                newest_key_id = connection.execute(
+                    select(TokenRow.seed_key_id).order_by(TokenRow.id.desc()).limit(1)
+                ).scalar_one_or_none()
     except Exception:  # any database failure means "not ready"
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
-    ok = current == head
-    return JSONResponse(
-        {"status": "ok" if ok else "unavailable", "database": "ok",
-         "schema": current, "expected_schema": head, "version": __version__},
-        200 if ok else 503,
-    )
+        log.warning("readiness: the database did not answer", exc_info=True)
+        report["database"] = "unreachable"
+    if not _seeds_open(kinko, newest_key_id):
+        report["seeds"] = "unavailable"
+    # A fingerprint, not the key: lets a rotation check that every machine has the new key.
+    report["seed_key"] = kinko.seedbox.current_key_id
+    ok = (report["database"] == "ok" and report["seeds"] == "ok"
+          and report["schema_state"] in (SchemaState.CURRENT, SchemaState.AHEAD))
+    if not ok:
+        report["status"] = "unavailable"
+    return JSONResponse(report, 200 if ok else 503)
+
+
+def _seeds_open(kinko: Kinko, newest_key_id: str | None) -> bool:
+    """The keyring still loads (a changed key file is re-read), seals and opens a seed, and
+    knows the key of the newest stored seed."""
+    try:
+        sealed = kinko.seedbox.seal(_PROBE_SERIAL, _PROBE_SEED)
+        if kinko.seedbox.open(_PROBE_SERIAL, sealed) != _PROBE_SEED:
+            return False
+        if newest_key_id is not None and not kinko.seedbox.knows(newest_key_id):
+            log.warning("readiness: the newest seed is sealed under key %s, which this "
+                        "process does not have; is its key file out of date?", newest_key_id)
+            return False
+    except Exception:  # a missing, unreadable or corrupt key file
+        log.warning("readiness: the seed keys do not work", exc_info=True)
+        return False
+    return True
+
+
+@router.get("/metrics")
+def metrics(request: Request) -> Response:
+    """This process's counters and the database's gauges, in the Prometheus text format."""
+    kinko: Kinko = request.app.state.kinko
+    found = kinko.ctx.metrics
+    if not isinstance(found, PrometheusMetrics):
+        raise HTTPException(404, "metrics are not collected in this process")
+    return Response(found.render(), media_type=CONTENT_TYPE)

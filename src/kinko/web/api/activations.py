@@ -11,6 +11,7 @@ from datetime import UTC
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 
 from kinko.domain.activation import b64url
 from kinko.domain.errors import InvalidInput, KinkoError
@@ -35,7 +36,38 @@ async def _read_limited(request: Request) -> bytes | None:
     return body
 
 
-@router.post("/activations", status_code=201)
+class ActivationResult(BaseModel):
+    """What the app needs to derive the seed (docs/activation.md); binary fields base64url."""
+
+    serial: str = Field(description="The new token's 12-digit serial")
+    server_public_key: str = Field(description="X25519, 32 bytes, base64url without padding")
+    salt: str = Field(description="16 bytes, base64url without padding")
+    algorithm: str
+    digits: int
+    period: int
+    expires_at: str | None = Field(description="Register it by then (UTC)")
+
+
+#: The body is read by hand (size first, then JSON), so its shape is documented here.
+REQUEST_BODY = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "additionalProperties": False, "required": ["client_public_key"],
+    "properties": {"client_public_key": {
+        "type": "string", "pattern": "^[A-Za-z0-9_-]{43}$",
+        "description": "The app's X25519 public key, 32 bytes, base64url without padding"}},
+}}}}
+_PROBLEMS = {
+    400: "Problem: `invalid_json`", 413: "Problem: `body_too_large`",
+    415: "Problem: `unsupported_media_type`", 422: "Problem: `invalid_input`",
+    429: "Problem: `rate_limited` (see Retry-After)",
+}
+
+
+@router.post(
+    "/activations", status_code=201, tags=["token app"],
+    summary="Activate a software token (X25519 + HKDF-SHA256; the seed never travels)",
+    response_model=ActivationResult, openapi_extra={"requestBody": REQUEST_BODY},
+    responses={status: {"description": text} for status, text in _PROBLEMS.items()},
+)
 async def create_activation(request: Request) -> Response:
     kinko = request.app.state.kinko
     address = request.client.host if request.client else "unknown"

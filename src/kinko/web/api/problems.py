@@ -3,7 +3,10 @@ machine-readable ``code``, mapped from kinko's errors in one place."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from kinko.domain.errors import KinkoError
 from kinko.web.errors import http_status
@@ -18,13 +21,36 @@ TITLES = {
 }
 
 
+class FieldError(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(description="Where: body.otp, query.limit, path.serial, ...")
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details with kinko's stable machine-readable ``code``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="urn:kinko:problem:<code>")
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldError] | None = Field(
+        default=None, description="Only with invalid_request: the fields at fault")
+
+
 def problem(status: int, code: str, detail: str, *,
-            headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
-        {"type": f"urn:kinko:problem:{code}", "title": TITLES.get(status, "Error"),
-         "status": status, "detail": detail, "code": code},
-        status_code=status, media_type=MEDIA_TYPE, headers=headers,
-    )
+            headers: dict[str, str] | None = None,
+            errors: list[dict[str, Any]] | None = None) -> JSONResponse:
+    document: dict[str, Any] = {
+        "type": f"urn:kinko:problem:{code}", "title": TITLES.get(status, "Error"),
+        "status": status, "detail": detail, "code": code}
+    if errors is not None:
+        document["errors"] = errors
+    return JSONResponse(document, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 def from_error(error: KinkoError, *, status: int | None = None) -> JSONResponse:
