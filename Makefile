@@ -48,3 +48,23 @@ test-tools: ## install the Debian packages the tests need (chromium, a Japanese 
 
 clean: ## remove the virtualenv, caches and the local demo database
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis var artifacts
+
+# The verification benchmark (docs/performance.md), never part of `make test`. It runs in its
+# own virtualenv (bench/.venv: kinko plus uvicorn[standard], gunicorn and httpx), so nothing
+# it needs becomes a kinko dependency. Knobs: PEER=privacyidea, SIZES=10000,1000000,
+# CLIENTS=1,16,32,64, SECONDS=20, BACKENDS=sqlite,postgresql, WORKERS=2.
+BENCH_VENV  := bench/.venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e . 'uvicorn[standard]' gunicorn httpx
+	@touch $@
+
+.PHONY: bench
+bench: $(BENCH_STAMP) ## verification benchmark: kinko vs the floor (PEER=privacyidea adds it)
+	PYTHONPATH=. $(BENCH_VENV)/bin/python -m bench.run $(if $(PEER),--peer $(PEER)) \
+		$(if $(SIZES),--sizes $(SIZES)) $(if $(CLIENTS),--clients $(CLIENTS)) \
+		$(if $(SECONDS),--seconds $(SECONDS)) $(if $(BACKENDS),--backends $(BACKENDS)) \
+		$(if $(WORKERS),--workers $(WORKERS))
