@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     #: Token activations allowed per client address and window.
     activation_limit_attempts: int = Field(default=10, ge=1)
     activation_limit_window_seconds: int = Field(default=600, ge=1)
+    #: How long a server process trusts an API client secret it has checked, before it
+    #: reads the client again: a revocation or rotation made elsewhere (the CLI, another
+    #: process) takes effect within this many seconds. 0 reads the client on every call.
+    api_client_cache_seconds: float = Field(default=2.0, ge=0, le=60)
     #: Bank policy: may customers use another authenticator app (otpauth:// QR code)?
     third_party_apps: bool = False
 

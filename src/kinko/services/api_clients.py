@@ -16,9 +16,10 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from kinko.domain.errors import Conflict, InvalidInput, KinkoError, NotFound
 from kinko.domain.events import OPERATOR, Action, Actor, Outcome
@@ -169,6 +170,55 @@ def authenticate(ctx: Context, authorization: str | None, scope: ApiScope) -> Ap
             uow.api_clients.touch(client.id, now=now)
             uow.commit()
     return client
+
+
+class Authenticator:
+    """``authenticate`` with a short memory: a secret that was right is trusted again for
+    ``ttl_seconds`` (on ``ctx.clock``) without reading the client, so that a busy API does
+    not spend a database read per call on it.
+
+    Only successes are remembered, keyed by the client and the SHA-256 of the secret (never
+    the secret); a wrong secret, a missing scope and every refusal still go to the database
+    and the audit trail. A revocation or rotation reaches this process within the TTL.
+    """
+
+    MAX_ENTRIES = 1024
+
+    def __init__(self, ctx: Context, *, ttl_seconds: float) -> None:
+        self.ctx = ctx
+        self.ttl = timedelta(seconds=ttl_seconds)
+        self._trusted: dict[tuple[int, str], tuple[ApiClient, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, authorization: str | None, scope: ApiScope) -> ApiClient | None:
+        """The client, if its secret was checked within the TTL and it has ``scope``;
+        None means: ask ``authenticate`` (no database work here, fit for the event loop)."""
+        if not self.ttl:
+            return None
+        parsed = _parse_bearer(authorization)
+        if parsed is None:
+            return None
+        key = (parsed[0], _secret_hash(parsed[1]))
+        with self._lock:
+            found = self._trusted.get(key)
+        if found is None:
+            return None
+        client, until = found
+        if self.ctx.clock() >= until or scope not in client.scopes:
+            return None
+        return client
+
+    def authenticate(self, authorization: str | None, scope: ApiScope) -> ApiClient:
+        """``authenticate`` against the database, remembering a success."""
+        client = authenticate(self.ctx, authorization, scope)
+        parsed = _parse_bearer(authorization)
+        if self.ttl and parsed is not None:
+            with self._lock:
+                if len(self._trusted) >= self.MAX_ENTRIES:
+                    self._trusted.clear()
+                self._trusted[(parsed[0], _secret_hash(parsed[1]))] = (
+                    client, self.ctx.clock() + self.ttl)
+        return client
 
 
 def _parse_bearer(authorization: str | None) -> tuple[int, str] | None:

@@ -15,10 +15,11 @@ from kinko.domain.events import Action, Actor, Outcome
 from kinko.domain.model import ApiClient, Customer, PasswordKind, StaffRequest, Token
 from kinko.domain.secrets import Code, Password
 from kinko.domain.serials import parse_contract_id, parse_serial
+from kinko.lru import Lru
 from kinko.services import approvals, console, enrollment, exchange, staff, stopping
 from kinko.services.context import Context
 from kinko.services.transactions import Method
-from kinko.services.verification import audit, verify_code
+from kinko.services.verification import audit, verify_code, verify_known
 
 
 class Purpose(enum.StrEnum):
@@ -66,14 +67,54 @@ def record_read(ctx: Context, client: ApiClient, what: str, *, contract_id: str 
 
 # --- verification ----------------------------------------------------------------------
 
+class VerifyHints:
+    """Which token answers for a contract ID or serial, as this process last found it: a
+    bounded memory that lets a verification skip its lookup.
+
+    Only a hint, and only for active tokens: ``verify_known`` spends a step only if the
+    remembered token is still active, and an active token stays bound to the customer it
+    was bound to (it can only become locked, suspended or revoked, and revoked is final).
+    A hint that no longer holds (the customer exchanged phones, stopped, was locked) makes
+    that statement touch nothing; the hint is dropped and the request takes the full path.
+    """
+
+    def __init__(self, size: int = 65_536) -> None:
+        self._hints: Lru[tuple[str, str], tuple[int, str, str]] = Lru(size)
+
+    def get(self, key: tuple[str, str]) -> tuple[int, str, str] | None:
+        """(token id, contract ID, serial) last verified for ``key``."""
+        return self._hints.get(key)
+
+    def remember(self, key: tuple[str, str], token_id: int, contract_id: str,
+                 serial: str) -> None:
+        self._hints.put(key, (token_id, contract_id, serial))
+
+    def forget(self, key: tuple[str, str]) -> None:
+        self._hints.pop(key)
+
+
 def verify(ctx: Context, client: ApiClient, *, code: Code, purpose: Purpose,
-           contract_id: str | None = None, serial: str | None = None) -> Verified:
-    """Check a code of the customer's bound token, found by contract ID or by serial."""
+           contract_id: str | None = None, serial: str | None = None,
+           hints: VerifyHints | None = None) -> Verified:
+    """Check a code of the customer's bound token, found by contract ID or by serial.
+
+    With ``hints``, a contract or serial verified before in this process is tried first
+    with one statement (``verify_known``), without looking the customer up again.
+    """
     if (contract_id is None) == (serial is None):
         raise InvalidInput("give either contract_id or serial")
     actor = _actor(client)
     contract = parse_contract_id(contract_id) if contract_id is not None else None
     wanted = parse_serial(serial) if serial is not None else None
+    key = ("contract", contract) if contract is not None else ("serial", str(wanted))
+    hint = hints.get(key) if hints is not None else None
+    if hints is not None and hint is not None:
+        token_id, bound_contract, bound_serial = hint
+        match = verify_known(ctx, token_id, code, actor=actor, contract_id=bound_contract,
+                             purpose=purpose.value)
+        if match is not None:
+            return Verified(bound_contract, bound_serial, match.drift, purpose)
+        hints.forget(key)
     with ctx.uow() as uow:
         if contract is not None:
             customer = uow.customers.by_contract_id(contract)
@@ -96,7 +137,10 @@ def verify(ctx: Context, client: ApiClient, *, code: Code, purpose: Purpose,
                   contract_id=contract, serial=wanted, reason=error.code)
             uow.commit()
         raise
-    match = verify_code(ctx, token.id, code, actor=actor, contract_id=customer.contract_id)
+    match = verify_code(ctx, token.id, code, actor=actor, contract_id=customer.contract_id,
+                        purpose=purpose.value)
+    if hints is not None:
+        hints.remember(key, token.id, customer.contract_id, token.serial)
     return Verified(customer.contract_id, token.serial, match.drift, purpose)
 
 

@@ -104,32 +104,32 @@ def verify_code(
     actor: Actor,
     contract_id: str | None = None,
     states: Collection[TokenState] = ACTIVE_ONLY,
+    purpose: str | None = None,
 ) -> otp.TotpMatch:
     """Check ``code`` against the token and spend its step, or raise and count the failure.
 
     The outcome is committed before this returns or raises, so a code that was checked
-    stays spent, and a failure stays counted, whatever the caller does next.
+    stays spent, and a failure stays counted, whatever the caller does next. ``purpose``
+    (e.g. ``login``), when given, is the reason recorded with an accepted code.
 
     The common case, a right code for a token this process has checked before, is one
-    statement: the step is spent, and the event recorded, only if every fact the check
-    rested on still holds (``TokenRepository.spend``). Anything else takes the full path:
-    read and lock the token, check, write the outcome.
+    statement (``verify_known``). Anything else takes the full path: read and lock the
+    token, check, write the outcome.
     """
-    now = ctx.clock()
     started = time.perf_counter()
-    with ctx.uow() as uow:
-        match = _spend_if_known(ctx, uow, token_id, code, now, states, actor, contract_id)
-        if match is not None:
-            uow.commit()
-            ctx.metrics.verification(Outcome.SUCCESS.value, time.perf_counter() - started)
-            return match
+    match = verify_known(ctx, token_id, code, actor=actor, contract_id=contract_id,
+                         states=states, purpose=purpose)
+    if match is not None:
+        return match
+    now = ctx.clock()
     with ctx.uow() as uow:
         loaded = uow.tokens.for_check(token_id)
         if loaded is None:
             raise NotFound("no such token")
         token, known = loaded
         try:
-            match = _check(ctx, uow, token, known, code, now, states, actor, contract_id)
+            match = _check(ctx, uow, token, known, code, now, states, actor, contract_id,
+                           purpose)
         except AuthenticationFailed as error:
             audit(uow, now, Action.TOKEN_CODE_CHECKED, actor, outcome=Outcome.FAILURE,
                   contract_id=contract_id, serial=token.serial, reason=error.code)
@@ -143,11 +143,41 @@ def verify_code(
         return match
 
 
+def verify_known(
+    ctx: Context,
+    token_id: int,
+    code: Code,
+    *,
+    actor: Actor,
+    contract_id: str | None = None,
+    states: Collection[TokenState] = ACTIVE_ONLY,
+    purpose: str | None = None,
+) -> otp.TotpMatch | None:
+    """``verify_code``'s one-statement path: a right code for a token this process has
+    checked before is spent, and its success audited, by one conditional statement that
+    re-checks every fact the decision rests on (``TokenRepository.spend``).
+
+    None when that path does not apply (a token not seen here, a wrong code, a replay, a
+    changed state): nothing was written, and ``verify_code`` takes the full path. Never
+    raises for the code itself, so a caller may try it on a remembered token id first.
+    """
+    now = ctx.clock()
+    started = time.perf_counter()
+    with ctx.uow() as uow:
+        match = _spend_if_known(ctx, uow, token_id, code, now, states, actor, contract_id,
+                                purpose)
+        if match is None:
+            return None
+        uow.commit()
+    ctx.metrics.verification(Outcome.SUCCESS.value, time.perf_counter() - started)
+    return match
+
+
 def _checked_event(now: datetime, actor: Actor, contract_id: str | None,
-                   serial: str) -> AuditEvent:
+                   serial: str, purpose: str | None) -> AuditEvent:
     return AuditEvent(occurred_at=now, action=Action.TOKEN_CODE_CHECKED,
                       outcome=Outcome.SUCCESS, actor=actor.name, channel=actor.channel,
-                      contract_id=contract_id, serial=serial)
+                      contract_id=contract_id, serial=serial, reason=purpose)
 
 
 def _spend_if_known(
@@ -159,6 +189,7 @@ def _spend_if_known(
     states: Collection[TokenState],
     actor: Actor,
     contract_id: str | None,
+    purpose: str | None,
 ) -> otp.TotpMatch | None:
     """The one-statement path: the match, spent and recorded; None to take the full path.
 
@@ -187,7 +218,7 @@ def _spend_if_known(
     if len(matches) != 1 or abs(matches[0] - centre) > window:
         return None
     step = matches[0]
-    event = _checked_event(now, actor, contract_id, known.serial)
+    event = _checked_event(now, actor, contract_id, known.serial, purpose)
     if notices.notice_for(event) is not None:
         return None  # never the case for a code check; audit() would queue it
     if not uow.tokens.spend(known, step=step, current_step=current, window=window,
@@ -206,6 +237,7 @@ def _check(
     states: Collection[TokenState],
     actor: Actor,
     contract_id: str | None,
+    purpose: str | None,
 ) -> otp.TotpMatch:
     """The full check on a freshly read (and locked) token; records the success itself."""
     if expire_if_due(uow, token, now, actor):
@@ -226,13 +258,13 @@ def _check(
     except WrongCode:
         _count_failure(ctx, uow, token, now, actor, contract_id)
         raise
-    event = _checked_event(now, actor, contract_id, token.serial)
+    event = _checked_event(now, actor, contract_id, token.serial, purpose)
     if notices.notice_for(event) is not None:  # not for a code check today; kept general
         spent = uow.tokens.spend_step(token.id, step=match.step, drift=match.drift,
                                       states=states, now=now)
         if spent:
             audit(uow, now, Action.TOKEN_CODE_CHECKED, actor, contract_id=contract_id,
-                  serial=token.serial)
+                  serial=token.serial, reason=purpose)
     else:
         spent = uow.tokens.spend(known, step=match.step, current_step=current,
                                  window=ctx.policy.window, states=states, now=now, event=event)

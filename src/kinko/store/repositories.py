@@ -7,8 +7,6 @@ Replay and lockout decisions are single conditional UPDATE statements, atomic on
 from __future__ import annotations
 
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -40,6 +38,7 @@ from kinko.domain.model import Customer, PasswordKind, PasswordState, Token, Tok
 from kinko.domain.notices import Notice, NoticeKind, NoticeStatus, QueuedNotice
 from kinko.domain.otp import Algorithm, TotpParameters
 from kinko.domain.secrets import Seed
+from kinko.lru import Lru
 from kinko.services.ports import KnownToken, NewCustomer, NewToken
 from kinko.store.api_clients import SqlApiClientRepository
 from kinko.store.audit_chain import (
@@ -116,23 +115,13 @@ class TokenCache:
     """
 
     def __init__(self, size: int = 65_536) -> None:
-        self._size = size
-        self._entries: OrderedDict[int, KnownToken] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: Lru[int, KnownToken] = Lru(size)
 
     def get(self, token_id: int) -> KnownToken | None:
-        with self._lock:
-            entry = self._entries.get(token_id)
-            if entry is not None:
-                self._entries.move_to_end(token_id)
-            return entry
+        return self._entries.get(token_id)
 
     def put(self, entry: KnownToken) -> None:
-        with self._lock:
-            self._entries[entry.id] = entry
-            self._entries.move_to_end(entry.id)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+        self._entries.put(entry.id, entry)
 
     def __len__(self) -> int:
         return len(self._entries)
