@@ -78,11 +78,17 @@ def test_a_client_without_the_scope_gets_403_with_no_detail(api: Api) -> None:
     assert api.get("/audit", secret=auditor).status_code == 200
 
 
+def _past_the_cache(api: Api) -> None:
+    """Let the server's memory of checked secrets lapse (KINKO_API_CLIENT_CACHE_SECONDS)."""
+    api.h.clock.advance(api.h.kinko.settings.api_client_cache_seconds + 0.001)
+
+
 def test_a_revoked_client_gets_401(api: Api) -> None:
     bearer = api.client("old-system", ["verify"])
     api.h.customer()
     assert api.get("/customers/1000000001", secret=bearer).status_code == 200
     api_clients.revoke(api.h.ctx, "old-system")
+    _past_the_cache(api)
     response = api.get("/customers/1000000001", secret=bearer)
     assert response.status_code == 401 and problem_code(response) == "unauthorized"
     with pytest.raises(Conflict):
@@ -91,13 +97,30 @@ def test_a_revoked_client_gets_401(api: Api) -> None:
         api_clients.add_client(api.h.ctx, "old-system", ["verify"])
 
 
-def test_rotation_invalidates_the_old_secret_at_once(api: Api) -> None:
+def test_rotation_invalidates_the_old_secret(api: Api) -> None:
     old = api.client("ivr", ["verify"])
     api.h.customer()
     new = api_clients.rotate(api.h.ctx, "ivr").bearer.reveal()
     assert new != old and new.split("_")[1] == old.split("_")[1]  # same client id
     assert api.get("/customers/1000000001", secret=old).status_code == 401
     assert api.get("/customers/1000000001", secret=new).status_code == 200
+
+
+def test_a_checked_secret_is_trusted_for_the_cache_lifetime_only(api: Api) -> None:
+    """A revocation made elsewhere (the CLI, another server process) reaches a server that
+    has just checked the secret within KINKO_API_CLIENT_CACHE_SECONDS, not later."""
+    bearer = api.client("ivr", ["verify"])
+    api.h.customer()
+    ttl = api.h.kinko.settings.api_client_cache_seconds
+    assert ttl > 0
+    assert api.get("/customers/1000000001", secret=bearer).status_code == 200
+    api_clients.revoke(api.h.ctx, "ivr")
+    api.h.clock.advance(ttl / 2)
+    assert api.get("/customers/1000000001", secret=bearer).status_code == 200
+    api.h.clock.advance(ttl / 2 + 0.001)
+    assert api.get("/customers/1000000001", secret=bearer).status_code == 401
+    # A scope the client lacks is never answered from memory: refused, and audited.
+    assert api.get("/audit", secret=bearer).status_code == 401
 
 
 def test_refusals_of_a_known_client_are_audited_with_the_reason(api: Api) -> None:
@@ -107,6 +130,7 @@ def test_refusals_of_a_known_client_are_audited_with_the_reason(api: Api) -> Non
     api.get("/customers/1000000001", secret=f"kk_{client_id}_{'A' * 43}")
     api.get("/audit", secret=bearer)
     api_clients.revoke(api.h.ctx, "ivr")
+    _past_the_cache(api)
     api.get("/customers/1000000001", secret=bearer)
     refusals = [e for e in api.events() if e.action is Action.API_CLIENT_REFUSED]
     assert [(e.actor, e.channel, e.outcome, e.reason) for e in refusals] == [

@@ -11,7 +11,7 @@ from kinko.domain.secrets import Password
 from kinko.services import staff, staff_accounts
 from kinko.services.issuance import IssuedToken
 from tests.api.conftest import Api, problem_code
-from tests.support import Harness
+from tests.support import CONFIRMATION_PASSWORD, LOGIN_PASSWORD, Harness
 from tests.web.client import Browser, text_of
 
 CONTRACT = "1000000001"
@@ -167,13 +167,59 @@ def test_every_check_is_audited_as_the_api_client(api: Api, token: IssuedToken) 
     verify(api, api.h.code(token).reveal())
     verify(api, api.h.wrong_code(token).reveal())
     verify(api, "123456", contract_id="1999999999")
+    api.h.next_step()
+    verify(api, api.h.code(token).reveal(), purpose="transaction")  # the one-statement path
     checks = [e for e in api.events() if e.action is Action.TOKEN_CODE_CHECKED
               and e.channel is Channel.API]
+    # An accepted code's reason is its purpose; a refusal's is the error's code.
     assert [(e.actor, e.outcome, e.contract_id, e.reason) for e in checks] == [
-        ("api:ib-core", Outcome.SUCCESS, CONTRACT, None),
+        ("api:ib-core", Outcome.SUCCESS, CONTRACT, "login"),
         ("api:ib-core", Outcome.FAILURE, CONTRACT, "wrong_code"),
         ("api:ib-core", Outcome.FAILURE, "1999999999", "not_found"),
+        ("api:ib-core", Outcome.SUCCESS, CONTRACT, "transaction"),
     ]
+
+
+# A server remembers which token answered for a contract ID or serial (VerifyHints) and
+# tries it first; these check that the memory never outlives the binding it remembers.
+
+def test_a_remembered_contract_follows_the_customer_to_a_new_token(api: Api,
+                                                                   token: IssuedToken) -> None:
+    assert verify(api, api.h.code(token).reveal())["status"] == 200
+    new = api.h.issue()
+    api.h.next_step()
+    exchanged = api.post(f"/customers/{CONTRACT}/exchange", {
+        "login_password": LOGIN_PASSWORD, "old_otp": api.h.code(token).reveal(),
+        "serial": new.token.serial, "otp": api.h.code(new).reveal()})
+    assert exchanged.status_code == 200
+    api.h.next_step()
+    old_code = verify(api, api.h.code(token).reveal())
+    assert old_code["status"] == 401 and old_code["code"] == "wrong_code"
+    accepted = verify(api, api.h.code(new).reveal())
+    assert accepted["status"] == 200 and accepted["serial"] == new.token.serial
+    by_old_serial = verify(api, api.h.code(token).reveal(), serial=token.token.serial)
+    assert by_old_serial["code"] == "token_revoked"
+
+
+def test_a_remembered_token_that_was_suspended_or_stopped_is_refused(
+        api: Api, token: IssuedToken, harness: Harness) -> None:
+    serial = token.token.serial
+    assert verify(api, api.h.code(token).reveal(), serial=serial)["status"] == 200
+    staff.suspend(harness.ctx, serial, reason="紛失届", actor=OPERATOR)
+    api.h.next_step()
+    suspended = verify(api, api.h.code(token).reveal(), serial=serial)
+    assert suspended["status"] == 423 and suspended["code"] == "token_suspended"
+    staff.resume(harness.ctx, serial, reason="発見", actor=OPERATOR)
+    api.h.next_step()
+    assert verify(api, api.h.code(token).reveal(), serial=serial)["status"] == 200
+    api.h.next_step()
+    stopped = api.post(f"/customers/{CONTRACT}/stop", {
+        "login_password": LOGIN_PASSWORD, "otp": api.h.code(token).reveal(),
+        "confirmation_password": CONFIRMATION_PASSWORD})
+    assert stopped.status_code == 200
+    api.h.next_step()
+    assert verify(api, api.h.code(token).reveal())["code"] == "otp_not_in_use"
+    assert verify(api, api.h.code(token).reveal(), serial=serial)["code"] == "token_revoked"
 
 
 def test_the_token_state_is_untouched_by_a_refused_client(api: Api, token: IssuedToken) -> None:

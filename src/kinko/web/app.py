@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.pool import QueuePool
 from starlette.exceptions import HTTPException
 
 from kinko import __version__, notify
@@ -25,12 +27,13 @@ from kinko.notify import MailSender
 from kinko.store import audit_chain
 from kinko.store.sessions import SessionStore
 from kinko.web import ops
-from kinko.web.api import activations, v1
-from kinko.web.api.problems import problem
+from kinko.web.api.app import PREFIX as API_PREFIX
+from kinko.web.api.app import Prefixed, create_api
 from kinko.web.console import routes as console_routes
 from kinko.web.console.common import CONSOLE_COOKIE, CONSOLE_IDLE_TIMEOUT, Console
 from kinko.web.customer import auth, banking, otp_flows, settings
 from kinko.web.customer.common import Web, message_page
+from kinko.web.middleware import PersistSessions, SecurityHeaders
 from kinko.web.pages import make_templates
 from kinko.web.websession import WebSessions
 
@@ -65,6 +68,7 @@ def _background_work(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _fit_threads_to_pool(kinko)
         stop = threading.Event()
         workers = [threading.Thread(target=_seal_forever, args=(kinko, stop),
                                     name="audit-sealer", daemon=True)]
@@ -85,6 +89,16 @@ def _background_work(
     return lifespan
 
 
+def _fit_threads_to_pool(kinko: Kinko) -> None:
+    """Run at most as many handlers at once as the pool keeps connections. With more
+    threads (anyio's default is 40), the handlers beyond the pool size open overflow
+    connections and close them again as soon as they are returned: under load, a new
+    PostgreSQL connection (a process fork on the server) per request."""
+    size = kinko.engine.pool.size() if isinstance(kinko.engine.pool, QueuePool) else None
+    if size:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = size
+
+
 def _seal_forever(kinko: Kinko, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
@@ -95,6 +109,8 @@ def _seal_forever(kinko: Kinko, stop: threading.Event) -> None:
 
 
 def create_app(kinko: Kinko, *, notices: MailSender | None = None) -> FastAPI:
+    """The whole site: the JSON API (its own app, handed every ``/api/`` request), the
+    operations endpoints, the static files, the customer screens and the staff console."""
     app = FastAPI(title="kinko", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url=None, lifespan=_background_work(kinko, notices))
     sessions = WebSessions(
@@ -109,28 +125,18 @@ def create_app(kinko: Kinko, *, notices: MailSender | None = None) -> FastAPI:
     app.state.web = Web(kinko, make_templates(), sessions)
     app.state.console = Console(app.state.web, staff_sessions)
 
-    app.middleware("http")(sessions.middleware())
-    app.middleware("http")(staff_sessions.middleware())
+    # Plain ASGI middleware (see kinko.web.middleware); the last added runs first.
+    app.add_middleware(PersistSessions, sessions=(sessions, staff_sessions))
+    app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            if name == "Cache-Control" and request.url.path.startswith("/static/"):
-                continue
-            response.headers.setdefault(name, value)
-        return response
-
+    app.router.routes.insert(0, Prefixed(API_PREFIX, create_api(kinko)))
+    app.include_router(ops.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, otp_flows, banking, settings, activations, v1, console_routes, ops):
+    for module in (auth, otp_flows, banking, settings, console_routes):
         app.include_router(module.router)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        if request.url.path.startswith("/api/"):
-            return problem(exc.status_code, "http_error", str(exc.detail))
         if request.url.path in ops.PATHS:
             return JSONResponse({"detail": exc.detail}, exc.status_code)
         title = "ページが見つかりません。" if exc.status_code == 404 else "エラー"
@@ -139,8 +145,6 @@ def create_app(kinko: Kinko, *, notices: MailSender | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
-        if request.url.path.startswith("/api/"):
-            return v1.invalid_request(exc)
         return await run_in_threadpool(message_page, request, title="エラー",
                                        error="入力内容が正しくありません。", next_href="/",
                                        next_label="戻る", status_code=400)

@@ -7,11 +7,13 @@ whatever it changed is saved (and the cookie set) when the response goes out.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 
 import anyio.to_thread
 from fastapi import Request, Response
+from starlette.datastructures import MutableHeaders
+from starlette.types import Scope
 
 from kinko.store.sessions import SessionStore, WebSession
 
@@ -56,29 +58,22 @@ class WebSessions:
         if not submitted or not hmac.compare_digest(submitted.encode(), expected.encode()):
             raise CsrfFailed()
 
-    async def persist(self, request: Request, response: Response) -> None:
-        """Save a session touched by this request and set its cookie when it is new."""
-        session: WebSession | None = request.scope.get("state", {}).get(
-            f"websession:{self.cookie}")
+    async def persist(self, scope: Scope, headers: MutableHeaders) -> None:
+        """Save a session touched by this request, and set its cookie when it is new (or
+        clear it when the session was destroyed), into the response's ``headers``."""
+        state = scope.get("state") or {}
+        key = f"websession:{self.cookie}"
+        if key not in state:
+            return  # this request never asked for the session
+        session: WebSession | None = state[key]
+        cookie = Response()
         if session is None:
-            if f"websession:{self.cookie}" in request.scope.get("state", {}):
-                response.delete_cookie(self.cookie, path="/")
-            return
-        await anyio.to_thread.run_sync(self.store.save, session, self.clock())
-        if session.issued:
-            response.set_cookie(
-                self.cookie, session.token, httponly=True, samesite="lax", path="/",
-                secure=request.url.scheme == "https",
-            )
-
-    def middleware(
-        self,
-    ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-        async def persist_session(
-            request: Request, call_next: Callable[[Request], Awaitable[Response]]
-        ) -> Response:
-            response = await call_next(request)
-            await self.persist(request, response)
-            return response
-
-        return persist_session
+            cookie.delete_cookie(self.cookie, path="/")
+        else:
+            await anyio.to_thread.run_sync(self.store.save, session, self.clock())
+            if session.issued:
+                cookie.set_cookie(self.cookie, session.token, httponly=True, samesite="lax",
+                                  path="/", secure=scope.get("scheme") == "https")
+        for name, value in cookie.raw_headers:
+            if name == b"set-cookie":
+                headers.append("set-cookie", value.decode("latin-1"))

@@ -79,9 +79,11 @@ class ApiRoute(APIRoute):
         async def route(request: Request) -> Response:
             try:
                 if scope is not None:
-                    request.state.api_client = await run_in_threadpool(
-                        api_clients.authenticate, request.app.state.kinko.ctx,
-                        request.headers.get("authorization"), scope)
+                    authenticator: api_clients.Authenticator = request.app.state.authenticator
+                    header = request.headers.get("authorization")
+                    request.state.api_client = (
+                        authenticator.cached(header, scope)
+                        or await run_in_threadpool(authenticator.authenticate, header, scope))
                 if takes_body:
                     refused = await _read_body(request)
                     if refused is not None:
@@ -425,7 +427,7 @@ def verify(body: VerifyRequest, client: Client, request: Request) -> VerifyResul
     """
     verified = integration.verify(
         request.app.state.kinko.ctx, client, code=_code(body.otp), purpose=body.purpose,
-        contract_id=body.contract_id, serial=body.serial)
+        contract_id=body.contract_id, serial=body.serial, hints=request.app.state.verify_hints)
     return VerifyResult(result="accepted", contract_id=verified.contract_id,
                         serial=verified.serial, drift=verified.drift, purpose=verified.purpose)
 
