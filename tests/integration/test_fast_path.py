@@ -18,7 +18,8 @@ from kinko.domain.events import Action, Actor, AuditEvent, Channel, Outcome
 from kinko.domain.lifecycle import TokenState
 from kinko.domain.secrets import Code
 from kinko.services.issuance import IssuedToken
-from kinko.services.verification import verify_code
+from kinko.services.verification import verify_active, verify_code
+from kinko.store.repositories import SqlUnitOfWorkFactory, TokenCache
 from kinko.store.rows import TokenRow
 from tests.support import Harness
 
@@ -154,3 +155,61 @@ def test_the_one_statement_leaves_the_pool_in_ordinary_transactions(harness: Har
 
     assert all(e.reason != "rolled_back"
                for e in checks(harness, issued.token.serial))
+
+
+# --- verify_active: a customer's active token found and checked in one read ------------
+
+def forget_everything(harness: Harness) -> None:
+    """As a server process that has never seen the token (another worker, a restart)."""
+    factory = harness.ctx.uow
+    assert isinstance(factory, SqlUnitOfWorkFactory)
+    factory.token_cache = TokenCache()
+
+
+@pytest.mark.parametrize("by", ["contract_id", "serial"])
+def test_an_unseen_active_token_takes_one_read_and_one_statement(harness: Harness,
+                                                                by: str) -> None:
+    _, code, issued = enrolled(harness)
+    forget_everything(harness)
+    wanted = {"contract_id": "1000000001"} if by == "contract_id" else {
+        "serial": issued.token.serial}
+
+    with statements(harness) as sql:
+        found = verify_active(harness.ctx, code, actor=ACTOR, purpose="login", **wanted)
+
+    assert found is not None
+    match, known, contract = found
+    assert (known.id, known.serial, contract, match.drift) == (
+        issued.token.id, issued.token.serial, "1000000001", 0)
+    work = [s for s in sql if s not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT")]
+    assert len(work) == (2 if harness.kinko.engine.dialect.name == "postgresql" else 3)
+    assert work[0].startswith("SELECT") and "JOIN customers" in work[0]
+    assert "FOR UPDATE" not in work[0]
+    assert "UPDATE tokens" in work[1]
+    events = checks(harness, issued.token.serial)
+    assert (events[0].outcome, events[0].reason) == (Outcome.SUCCESS, "login")
+    # Spent: the same code again is for the full path, which refuses it as a replay.
+    assert verify_active(harness.ctx, code, actor=ACTOR, **wanted) is None
+    with pytest.raises(ReplayedCode):
+        verify(harness, issued.token.id, code)
+
+
+def test_verify_active_leaves_every_other_case_to_the_full_path(harness: Harness) -> None:
+    _, code, issued = enrolled(harness)
+    before = len(checks(harness, issued.token.serial))
+    wrong = harness.wrong_code(issued)
+    assert verify_active(harness.ctx, wrong, actor=ACTOR, contract_id="1000000001") is None
+    assert verify_active(harness.ctx, code, actor=ACTOR, contract_id="1999999999") is None
+    unbound = harness.issue()  # no customer yet: never found this way
+    assert verify_active(harness.ctx, harness.code(unbound), actor=ACTOR,
+                         serial=unbound.token.serial) is None
+    with harness.ctx.uow() as uow:
+        assert uow.tokens.change_state(issued.token.id, from_states={TokenState.ACTIVE},
+                                       to_state=TokenState.SUSPENDED, now=harness.clock.now)
+        uow.commit()
+    assert verify_active(harness.ctx, code, actor=ACTOR, contract_id="1000000001") is None
+    with harness.ctx.uow() as uow:
+        stored = uow.tokens.get(issued.token.id)
+    # Nothing was written: no failure counted, no step spent, no event.
+    assert stored is not None and stored.failures == 0
+    assert len(checks(harness, issued.token.serial)) == before

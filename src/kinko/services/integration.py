@@ -19,7 +19,7 @@ from kinko.lru import Lru
 from kinko.services import approvals, console, enrollment, exchange, staff, stopping
 from kinko.services.context import Context
 from kinko.services.transactions import Method
-from kinko.services.verification import audit, verify_code, verify_known
+from kinko.services.verification import audit, verify_active, verify_code, verify_known
 
 
 class Purpose(enum.StrEnum):
@@ -98,8 +98,11 @@ def verify(ctx: Context, client: ApiClient, *, code: Code, purpose: Purpose,
            hints: VerifyHints | None = None) -> Verified:
     """Check a code of the customer's bound token, found by contract ID or by serial.
 
-    With ``hints``, a contract or serial verified before in this process is tried first
-    with one statement (``verify_known``), without looking the customer up again.
+    A right code for an active token takes one read and one statement
+    (``verify_active``); with ``hints``, a contract or serial verified before in this
+    process takes the statement alone (``verify_known``). Anything else (a wrong code, a
+    replay, a locked or suspended token, an unknown customer) takes the full path, which
+    finds the reason, counts the failure and audits it.
     """
     if (contract_id is None) == (serial is None):
         raise InvalidInput("give either contract_id or serial")
@@ -115,6 +118,13 @@ def verify(ctx: Context, client: ApiClient, *, code: Code, purpose: Purpose,
         if match is not None:
             return Verified(bound_contract, bound_serial, match.drift, purpose)
         hints.forget(key)
+    found = verify_active(ctx, code, actor=actor, contract_id=contract, serial=wanted,
+                          purpose=purpose.value)
+    if found is not None:
+        match, known, bound_contract = found
+        if hints is not None:
+            hints.remember(key, known.id, bound_contract, known.serial)
+        return Verified(bound_contract, known.serial, match.drift, purpose)
     with ctx.uow() as uow:
         if contract is not None:
             customer = uow.customers.by_contract_id(contract)

@@ -104,6 +104,14 @@ class TokenRepository(Protocol):
         """What this process remembers of the token, without touching the database."""
         ...
 
+    def active_of(self, *, contract_id: str | None = None,
+                  serial: str | None = None) -> tuple[KnownToken, str] | None:
+        """The active token of the customer with ``contract_id``, or the active customer
+        token with ``serial``, and that customer's contract ID: one plain read, no lock
+        (a ``spend`` re-checks what it relies on), remembered for ``known``. None for
+        anything else (no such customer or token, another state): ask the full way."""
+        ...
+
     def spend(
         self, token: KnownToken, *, step: int, current_step: int, window: int,
         states: Collection[TokenState], now: datetime, event: AuditEvent, alone: bool = False,
@@ -113,8 +121,8 @@ class TokenRepository(Protocol):
         its seed is still sealed as in ``token``, ``step`` is above the last accepted step
         and within ``window`` of ``current_step`` plus the stored drift. True if spent (and
         recorded); False changes nothing. ``alone``: the unit of work does nothing else
-        (this is its first statement and it commits or ends right after), so the statement
-        may commit by itself."""
+        (this is its first statement, or follows only ``active_of``, and it commits or ends
+        right after), so the statement may commit by itself."""
         ...
 
     def record_failure(

@@ -164,13 +164,48 @@ def verify_known(
     now = ctx.clock()
     started = time.perf_counter()
     with ctx.uow() as uow:
-        match = _spend_if_known(ctx, uow, token_id, code, now, states, actor, contract_id,
+        known = uow.tokens.known(token_id)
+        if known is None:
+            return None
+        match = _spend_if_known(ctx, uow, known, code, now, states, actor, contract_id,
                                 purpose)
         if match is None:
             return None
         uow.commit()
     ctx.metrics.verification(Outcome.SUCCESS.value, time.perf_counter() - started)
     return match
+
+
+def verify_active(
+    ctx: Context,
+    code: Code,
+    *,
+    actor: Actor,
+    contract_id: str | None = None,
+    serial: str | None = None,
+    purpose: str | None = None,
+) -> tuple[otp.TotpMatch, KnownToken, str] | None:
+    """``verify_known`` for a customer's active token found by ``contract_id`` or its
+    ``serial``: one read (token, sealed seed and contract ID together, no lock) and the
+    one conditional statement. Returns the match, the token and the contract ID.
+
+    None when that does not settle it (no such active token, a wrong code, a replay):
+    nothing was written, and the caller takes the full path (``verify_code``).
+    """
+    now = ctx.clock()
+    started = time.perf_counter()
+    with ctx.uow() as uow:
+        found = uow.tokens.active_of(contract_id=contract_id, serial=serial)
+        if found is None:
+            return None
+        known, bound_contract = found
+        match = _spend_if_known(ctx, uow, known, code, now, ACTIVE_ONLY, actor,
+                                bound_contract, purpose)
+        if match is None:
+            return None
+        uow.commit()
+    ctx.metrics.verification(Outcome.SUCCESS.value, time.perf_counter() - started)
+    return match, known, bound_contract
 
 
 def _checked_event(now: datetime, actor: Actor, contract_id: str | None,
@@ -183,7 +218,7 @@ def _checked_event(now: datetime, actor: Actor, contract_id: str | None,
 def _spend_if_known(
     ctx: Context,
     uow: UnitOfWork,
-    token_id: int,
+    known: KnownToken,
     code: Code,
     now: datetime,
     states: Collection[TokenState],
@@ -199,9 +234,6 @@ def _spend_if_known(
     has, as long as the step lies inside its window (which ``spend`` checks), the full
     check would pick that same step: so spending it conditionally is the same decision.
     """
-    known = uow.tokens.known(token_id)
-    if known is None:
-        return None
     text = normalize_digits(code.reveal())
     params, window = known.params, ctx.policy.window
     if not (len(text) == params.digits and text.isascii() and text.isdigit()):

@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Engine,
     Executable,
     Row,
@@ -183,6 +184,21 @@ def _read(session: Session, statement: Executable) -> Row[Any] | None:
     return rows[0] if rows else None
 
 
+def _active_of(wanted: ColumnElement[bool]) -> Executable:
+    """The active token (row and sealed seed) with its customer's contract ID."""
+    joined = _TOKENS.join(_CUSTOMERS, _CUSTOMERS.c.id == _TOKENS.c.customer_id)
+    return (select(_TOKENS, _CUSTOMERS.c.contract_id).select_from(joined)
+            .where(wanted, _TOKENS.c.state == TokenState.ACTIVE.value))
+
+
+def _active_of_contract() -> Executable:
+    return _active_of(_CUSTOMERS.c.contract_id == bindparam("contract_id"))
+
+
+def _active_of_serial() -> Executable:
+    return _active_of(_TOKENS.c.serial == bindparam("serial"))
+
+
 _STATEMENTS: dict[str, Executable] = {}
 
 
@@ -191,7 +207,9 @@ def _statement(name: str) -> Executable:
     statement = _STATEMENTS.get(name)
     if statement is None:
         statement = {"for_check": _for_check, "spend": _spend_update,
-                     "spend_and_record": _spend_and_record}[name]()
+                     "spend_and_record": _spend_and_record,
+                     "active_of_contract": _active_of_contract,
+                     "active_of_serial": _active_of_serial}[name]()
         _STATEMENTS[name] = statement
     return statement
 
@@ -202,6 +220,8 @@ class SqlTokenRepository:
         self._session = session
         self._seedbox = seedbox
         self._cache = cache if cache is not None else TokenCache(size=1)
+        #: Whether the unit of work has done nothing but ``active_of`` (see ``spend``).
+        self._read_alone = False
 
     def add(self, new: NewToken, seed: Seed) -> Token:
         sealed = self._seedbox.seal(new.serial, seed)
@@ -268,21 +288,48 @@ class SqlTokenRepository:
             _statement("for_check"), {"token_id": token_id}).first()
         if row is None:
             return None
-        token = _token(row)
-        cached = self._cache.get(token_id)
-        if (cached is not None and cached.serial == token.serial
+        return _token(row), self._remember(row)
+
+    def known(self, token_id: int) -> KnownToken | None:
+        return self._cache.get(token_id)
+
+    def active_of(self, *, contract_id: str | None = None,
+                  serial: str | None = None) -> tuple[KnownToken, str] | None:
+        if (contract_id is None) == (serial is None):
+            raise ValueError("give either contract_id or serial")
+        statement = _statement("active_of_contract" if contract_id is not None
+                               else "active_of_serial")
+        # On PostgreSQL outside a transaction, as its own: a later spend(alone=True) then
+        # still commits by itself (SQLite begins its one transaction here instead).
+        postgresql = self._session.get_bind().dialect.name == "postgresql"
+        fresh = not self._session.in_transaction()
+        connection = self._session.connection(
+            execution_options={"isolation_level": "AUTOCOMMIT"} if fresh and postgresql
+            else None)
+        row = connection.execute(statement, {"contract_id": contract_id,
+                                             "serial": serial}).first()
+        self._read_alone = fresh
+        if row is None:
+            return None
+        return self._remember(row), row.contract_id
+
+    def _remember(self, row: Row[Any]) -> KnownToken:
+        """The opened seed of a just-read token row (from memory while its sealed form is
+        unchanged), remembered for ``known``."""
+        cached = self._cache.get(row.id)
+        if (cached is not None and cached.serial == row.serial
                 and cached.key_id == row.seed_key_id and cached.nonce == row.seed_nonce):
             seed = cached.seed
         else:
             seed = self._seedbox.open(
-                token.serial, SealedSeed(row.seed_key_id, row.seed_nonce, row.seed_ciphertext))
-        known = KnownToken(id=token.id, serial=token.serial, params=token.params, seed=seed,
-                           key_id=row.seed_key_id, nonce=row.seed_nonce, drift=token.drift)
+                row.serial, SealedSeed(row.seed_key_id, row.seed_nonce, row.seed_ciphertext))
+        known = KnownToken(
+            id=row.id, serial=row.serial, seed=seed, key_id=row.seed_key_id,
+            nonce=row.seed_nonce, drift=row.drift,
+            params=TotpParameters(algorithm=Algorithm(row.algorithm), digits=row.digits,
+                                  period=row.period, t0=row.t0))
         self._cache.put(known)
-        return token, known
-
-    def known(self, token_id: int) -> KnownToken | None:
-        return self._cache.get(token_id)
+        return known
 
     def spend(
         self, token: KnownToken, *, step: int, current_step: int, window: int,
@@ -296,15 +343,15 @@ class SqlTokenRepository:
             "drift_low": step - current_step - window,
             "drift_high": step - current_step + window,
         }
-        if alone and self._session.in_transaction():
+        if alone and self._session.in_transaction() and not self._read_alone:
             raise RuntimeError("spend(alone=True) must be the unit of work's first statement")
         postgresql = self._session.get_bind().dialect.name == "postgresql"
         # Alone on PostgreSQL, the one statement is its own transaction: no BEGIN, no COMMIT,
         # one round trip; it is atomic and durable all the same. (The pool resets the
         # connection's isolation level when the session gives it back.)
         connection = self._session.connection(
-            execution_options={"isolation_level": "AUTOCOMMIT"} if alone and postgresql
-            else None)
+            execution_options={"isolation_level": "AUTOCOMMIT"}
+            if alone and postgresql and not self._session.in_transaction() else None)
         if postgresql:
             params |= {f"audit_{name}": value for name, value in _audit_values(event).items()
                        if name != "serial"}
