@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
+from typing import TypeVar
 
 from kinko.domain import notices, otp
 from kinko.domain.errors import (
@@ -161,19 +162,12 @@ def verify_known(
     changed state): nothing was written, and ``verify_code`` takes the full path. Never
     raises for the code itself, so a caller may try it on a remembered token id first.
     """
-    now = ctx.clock()
-    started = time.perf_counter()
-    with ctx.uow() as uow:
+    def remembered(uow: UnitOfWork) -> tuple[KnownToken, str | None] | None:
         known = uow.tokens.known(token_id)
-        if known is None:
-            return None
-        match = _spend_if_known(ctx, uow, known, code, now, states, actor, contract_id,
-                                purpose)
-        if match is None:
-            return None
-        uow.commit()
-    ctx.metrics.verification(Outcome.SUCCESS.value, time.perf_counter() - started)
-    return match
+        return None if known is None else (known, contract_id)
+
+    found = _spend_found(ctx, remembered, code, states, actor, purpose)
+    return None if found is None else found[0]
 
 
 def verify_active(
@@ -192,20 +186,39 @@ def verify_active(
     None when that does not settle it (no such active token, a wrong code, a replay):
     nothing was written, and the caller takes the full path (``verify_code``).
     """
+    def active(uow: UnitOfWork) -> tuple[KnownToken, str] | None:
+        return uow.tokens.active_of(contract_id=contract_id, serial=serial)
+
+    return _spend_found(ctx, active, code, ACTIVE_ONLY, actor, purpose)
+
+
+ContractId = TypeVar("ContractId", bound=str | None)
+
+
+def _spend_found(
+    ctx: Context,
+    find: Callable[[UnitOfWork], tuple[KnownToken, ContractId] | None],
+    code: Code,
+    states: Collection[TokenState],
+    actor: Actor,
+    purpose: str | None,
+) -> tuple[otp.TotpMatch, KnownToken, ContractId] | None:
+    """Find the token (and its contract ID) with ``find``, then spend the step of a right
+    code with the one conditional statement, in one unit of work."""
     now = ctx.clock()
     started = time.perf_counter()
     with ctx.uow() as uow:
-        found = uow.tokens.active_of(contract_id=contract_id, serial=serial)
+        found = find(uow)
         if found is None:
             return None
-        known, bound_contract = found
-        match = _spend_if_known(ctx, uow, known, code, now, ACTIVE_ONLY, actor,
-                                bound_contract, purpose)
+        known, contract_id = found
+        match = _spend_if_known(ctx, uow, known, code, now, states, actor, contract_id,
+                                purpose)
         if match is None:
             return None
         uow.commit()
     ctx.metrics.verification(Outcome.SUCCESS.value, time.perf_counter() - started)
-    return match, known, bound_contract
+    return match, known, contract_id
 
 
 def _checked_event(now: datetime, actor: Actor, contract_id: str | None,
