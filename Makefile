@@ -25,8 +25,8 @@ run: $(STAMP) ## migrate the SQLite database, load demo data if empty, serve on 
 
 test: lint typecheck pytest ## ruff, mypy and the whole test suite (SQLite and PostgreSQL)
 
-lint: $(STAMP) ## ruff
-	$(BIN)/ruff check src tests
+lint: $(STAMP) ## ruff (the code, the tests and the benchmark)
+	$(BIN)/ruff check src tests bench
 
 typecheck: $(STAMP) ## mypy (strict for kinko.domain and kinko.services)
 	$(BIN)/mypy
@@ -62,8 +62,16 @@ $(BENCH_STAMP): pyproject.toml
 	$(BENCH_VENV)/bin/python -m pip install --quiet -e . 'uvicorn[standard]' gunicorn httpx
 	@touch $@
 
-.PHONY: bench
-bench: $(BENCH_STAMP) ## verification benchmark: kinko vs the floor (PEER=privacyidea adds it)
+# wrk (Debian's package) generates the load: a Python load generator costs more CPU per
+# request than the servers it measures. Without it, BENCH_LOADGEN=httpx still works.
+.PHONY: bench bench-tools
+bench-tools:
+	@if command -v wrk >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	else echo "install Debian's wrk (as root) for the benchmark, or set BENCH_LOADGEN=httpx"; fi
+
+bench: $(BENCH_STAMP) bench-tools ## verification benchmark: kinko vs the floor (PEER=privacyidea adds it)
 	PYTHONPATH=. $(BENCH_VENV)/bin/python -m bench.run $(if $(PEER),--peer $(PEER)) \
 		$(if $(SIZES),--sizes $(SIZES)) $(if $(CLIENTS),--clients $(CLIENTS)) \
 		$(if $(SECONDS),--seconds $(SECONDS)) $(if $(BACKENDS),--backends $(BACKENDS)) \

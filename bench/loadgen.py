@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,8 +37,11 @@ class Target:
         "serial": serial, "otp": otp}
     accepted: Judge = lambda status, doc: status == 200
     refused: Judge = lambda status, doc: 400 <= status < 500
-    server_pids: Callable[[], Sequence[int]] = lambda: []
+    server_pids: Callable[[], Sequence[int]] = list
     walker: type[Walker] = Walker  # CounterWalker for HOTP tokens
+    # For wrk (bench/wrk.py), which judges by status and a text in the body:
+    wrk_valid: tuple[int, str] = (200, "")
+    wrk_invalid: tuple[int, str] = (401, "")
 
 
 # --- CPU accounting from /proc -------------------------------------------------------------
@@ -56,16 +60,15 @@ def _process_ticks(pid: int) -> int:
 
 def _postgres_ticks() -> int:
     total = 0
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
             continue
         try:
-            with open(f"/proc/{name}/comm") as f:  # noqa: PTH123
-                comm = f.read().strip()
+            comm = (entry / "comm").read_text().strip()
         except OSError:
             continue
-        if comm.startswith("postgres") or comm.startswith("postmaster"):
-            total += _process_ticks(int(name))
+        if comm.startswith(("postgres", "postmaster")):
+            total += _process_ticks(int(entry.name))
     return total
 
 
@@ -80,10 +83,9 @@ def _machine_ticks() -> tuple[int, int]:
 def _children(pid: int) -> list[int]:
     found = [pid]
     try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as f:  # noqa: PTH123
-                for child in f.read().split():
-                    found.extend(_children(int(child)))
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                found.extend(_children(int(child)))
     except OSError:
         pass
     return found
@@ -138,6 +140,7 @@ class PhaseResult:
     sample_unexpected: list[str]
     warmup_ok: int = 0
     loadgen_processes: int = 1
+    loadgen: str = "httpx"
 
     def row(self) -> dict[str, Any]:
         return self.__dict__.copy()

@@ -13,8 +13,8 @@ from typing import Any
 
 def table(rows: list[dict[str, Any]]) -> str:
     out = ["| database | tokens | server | codes | clients | verifications/s | p50 ms | p99 ms "
-           "| unexpected | CPU (cores): server / PostgreSQL / load gen. / others |",
-           "|---|---:|---|---|---:|---:|---:|---:|---:|---|"]
+           "| unexpected | load gen. | CPU (cores): server / PostgreSQL / load gen. / others |",
+           "|---|---:|---|---|---:|---:|---:|---:|---:|---|---|"]
     for r in rows:
         if "rate" not in r:
             continue
@@ -22,7 +22,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         out.append(
             f"| {r['backend']} | {r['tokens']:,} | {r['target']} | {r['mode']} | {r['clients']}"
             f" | {r['rate']:,.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f}"
-            f" | {r['unexpected'] + r['transport_errors']}"
+            f" | {r['unexpected'] + r['transport_errors']} | {r.get('loadgen', 'httpx')}"
             f" | {cpu['server']:.2f} / {cpu['postgres']:.2f} / {cpu['loadgen']:.2f} /"
             f" {cpu['other']:.2f} |")
     return "\n".join(out)
