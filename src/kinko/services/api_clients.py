@@ -193,12 +193,9 @@ class Authenticator:
     def cached(self, authorization: str | None, scope: ApiScope) -> ApiClient | None:
         """The client, if its secret was checked within the TTL and it has ``scope``;
         None means: ask ``authenticate`` (no database work here, fit for the event loop)."""
-        if not self.ttl:
+        key = _trust_key(authorization) if self.ttl else None
+        if key is None:
             return None
-        parsed = _parse_bearer(authorization)
-        if parsed is None:
-            return None
-        key = (parsed[0], _secret_hash(parsed[1]))
         with self._lock:
             found = self._trusted.get(key)
         if found is None:
@@ -211,14 +208,19 @@ class Authenticator:
     def authenticate(self, authorization: str | None, scope: ApiScope) -> ApiClient:
         """``authenticate`` against the database, remembering a success."""
         client = authenticate(self.ctx, authorization, scope)
-        parsed = _parse_bearer(authorization)
-        if self.ttl and parsed is not None:
+        key = _trust_key(authorization) if self.ttl else None
+        if key is not None:
             with self._lock:
                 if len(self._trusted) >= self.MAX_ENTRIES:
                     self._trusted.clear()
-                self._trusted[(parsed[0], _secret_hash(parsed[1]))] = (
-                    client, self.ctx.clock() + self.ttl)
+                self._trusted[key] = (client, self.ctx.clock() + self.ttl)
         return client
+
+
+def _trust_key(authorization: str | None) -> tuple[int, str] | None:
+    """What ``Authenticator`` remembers a secret by: the client id and the secret's hash."""
+    parsed = _parse_bearer(authorization)
+    return None if parsed is None else (parsed[0], _secret_hash(parsed[1]))
 
 
 def _parse_bearer(authorization: str | None) -> tuple[int, str] | None:

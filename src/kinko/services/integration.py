@@ -110,8 +110,7 @@ def verify(ctx: Context, client: ApiClient, *, code: Code, purpose: Purpose,
     contract = parse_contract_id(contract_id) if contract_id is not None else None
     wanted = parse_serial(serial) if serial is not None else None
     key = ("contract", contract) if contract is not None else ("serial", str(wanted))
-    hint = hints.get(key) if hints is not None else None
-    if hints is not None and hint is not None:
+    if hints is not None and (hint := hints.get(key)) is not None:
         token_id, bound_contract, bound_serial = hint
         match = verify_known(ctx, token_id, code, actor=actor, contract_id=bound_contract,
                              purpose=purpose.value)

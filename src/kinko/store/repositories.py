@@ -63,15 +63,19 @@ from kinko.store.staff_store import SqlRequestRepository, SqlStaffRepository
 _BOUND = [state.value for state in BOUND_STATES]
 
 
+def _params(row: TokenRow | Row[Any]) -> TotpParameters:
+    return TotpParameters(
+        algorithm=Algorithm(row.algorithm), digits=row.digits, period=row.period, t0=row.t0
+    )
+
+
 def _token(row: TokenRow | Row[Any]) -> Token:
     return Token(
         id=row.id,
         serial=row.serial,
         state=TokenState(row.state),
         customer_id=row.customer_id,
-        params=TotpParameters(
-            algorithm=Algorithm(row.algorithm), digits=row.digits, period=row.period, t0=row.t0
-        ),
+        params=_params(row),
         origin=TokenOrigin(row.origin),
         last_step=row.last_step,
         drift=row.drift,
@@ -323,11 +327,8 @@ class SqlTokenRepository:
         else:
             seed = self._seedbox.open(
                 row.serial, SealedSeed(row.seed_key_id, row.seed_nonce, row.seed_ciphertext))
-        known = KnownToken(
-            id=row.id, serial=row.serial, seed=seed, key_id=row.seed_key_id,
-            nonce=row.seed_nonce, drift=row.drift,
-            params=TotpParameters(algorithm=Algorithm(row.algorithm), digits=row.digits,
-                                  period=row.period, t0=row.t0))
+        known = KnownToken(id=row.id, serial=row.serial, params=_params(row), seed=seed,
+                           key_id=row.seed_key_id, nonce=row.seed_nonce, drift=row.drift)
         self._cache.put(known)
         return known
 
