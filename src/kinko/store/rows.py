@@ -334,14 +334,16 @@ class WebSessionRow(Base):
 
 
 class RateLimitRow(Base):
-    """One fixed-window counter (e.g. activations per client address), shared by every
-    server process."""
+    """One sliding-window counter (activations per address, logins per address or contract),
+    shared by every server process: the current fixed window's count and the previous one's,
+    from which ``kinko.domain.throttle`` estimates the count over the last window length."""
 
     __tablename__ = "rate_limits"
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)
     count: Mapped[int] = mapped_column(Integer)
+    previous_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class OutboxRow(Base):
