@@ -75,14 +75,19 @@ def _open(settings: Settings, *, migrated: bool = True) -> Kinko:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from kinko.logs import configure
     from kinko.web.app import create_app
 
     kinko = _open(settings)
     host = args.host or settings.host
     port = args.port or settings.port
+    configure(settings.log_level, settings.log_format)
     print(f"kinko serving on http://{host}:{port}  (staff console: /console)", flush=True)
+    # uvicorn's own lines go through kinko's handler (log_config=None); its access log is
+    # off: it prints the raw path and query string, kinko.access logs the route template.
     uvicorn.run(create_app(kinko, notices=_sender(args.notify, settings)), host=host,
-                port=port, log_level=settings.log_level, server_header=False)
+                port=port, log_level=settings.log_level.lower(), log_config=None,
+                access_log=False, server_header=False)
     return 0
 
 

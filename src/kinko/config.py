@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,7 +40,11 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    log_level: str = "info"
+    #: critical, error, warning, info, debug (kinko's own decision lines) or trace.
+    log_level: str = Field(default="info",
+                           pattern=r"^(?i:critical|error|warning|info|debug|trace)$")
+    #: ``text`` (one readable line per event) or ``json`` (one JSON object per line).
+    log_format: Literal["text", "json"] = "text"
 
     otp_window: int = Field(default=1, ge=0, le=10)
     otp_max_failures: int = Field(default=5, ge=1)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from kinko.domain.events import API_ACTOR_PREFIX, Action, AuditEvent, Outcome
+from kinko.domain.masking import mask_serial
 from kinko.domain.model import PasswordKind
 
 #: Japan Standard Time has no daylight saving time, so a fixed offset is exact.
@@ -256,11 +257,6 @@ _TEXTS: dict[NoticeKind, _Text] = {
         f"当金庫にて、ソフトウェアトークンの{_OTP}の時刻のずれを補正しました。",
     )),
 }
-
-
-def mask_serial(serial: str) -> str:
-    """Only the last four digits, in the serial's display groups: "**** **** 9012"."""
-    return f"**** **** {serial[-4:]}"
 
 
 def format_jst(moment: datetime) -> str:

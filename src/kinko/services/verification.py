@@ -6,6 +6,7 @@ Login, transactions, 利用開始, 利用中止, 交換 and staff resync all cal
 from __future__ import annotations
 
 import hmac
+import logging
 import time
 from collections.abc import Callable, Collection
 from datetime import datetime
@@ -24,14 +25,21 @@ from kinko.domain.errors import (
 )
 from kinko.domain.events import Action, Actor, AuditEvent, Outcome
 from kinko.domain.lifecycle import TokenEvent, TokenState, transition
+from kinko.domain.masking import mask_contract_id, mask_serial
 from kinko.domain.model import Token
 from kinko.domain.secrets import Code
 from kinko.domain.serials import normalize_digits
+from kinko.logs import FIELDS
 from kinko.services.context import Context
 from kinko.services.ports import KnownToken, UnitOfWork
 
 ACTIVE_ONLY: frozenset[TokenState] = frozenset({TokenState.ACTIVE})
 UNBOUND_ONLY: frozenset[TokenState] = frozenset({TokenState.UNBOUND})
+
+log = logging.getLogger(__name__)
+
+#: The log's name for an accepted code; a refusal is logged with its error's code.
+ACCEPTED = "accepted"
 
 
 def state_error(token: Token) -> AuthenticationFailed:
@@ -135,12 +143,14 @@ def verify_code(
             audit(uow, now, Action.TOKEN_CODE_CHECKED, actor, outcome=Outcome.FAILURE,
                   contract_id=contract_id, serial=token.serial, reason=error.code)
             uow.commit()
-            ctx.metrics.verification(error.code, time.perf_counter() - started)
+            _decided(ctx, started, "full", token.id, token.serial, contract_id, actor,
+                     purpose, error=error, drift=token.drift, state=token.state)
             if isinstance(error, TokenLocked) and token.state is not TokenState.LOCKED:
                 ctx.metrics.token_locked()
             raise
         uow.commit()
-        ctx.metrics.verification(Outcome.SUCCESS.value, time.perf_counter() - started)
+        _decided(ctx, started, "full", token.id, token.serial, contract_id, actor, purpose,
+                 drift=match.drift)
         return match
 
 
@@ -217,8 +227,49 @@ def _spend_found(
         if match is None:
             return None
         uow.commit()
-    ctx.metrics.verification(Outcome.SUCCESS.value, time.perf_counter() - started)
+    _decided(ctx, started, "fast", known.id, known.serial, contract_id, actor, purpose,
+             drift=match.drift)
     return match, known, contract_id
+
+
+def _decided(
+    ctx: Context,
+    started: float,
+    path: str,
+    token_id: int,
+    serial: str,
+    contract_id: str | None,
+    actor: Actor,
+    purpose: str | None,
+    *,
+    drift: int,
+    error: AuthenticationFailed | None = None,
+    state: TokenState | None = None,
+) -> None:
+    """Report one committed decision on a code: the metrics, and one log line (debug for an
+    accepted code, info for a refusal). ``path`` says which path decided (``fast``: the
+    one statement, ``full``: read, lock, check). Nothing secret is known here: no code, no
+    seed; the serial and contract ID are masked."""
+    seconds = time.perf_counter() - started
+    ctx.metrics.verification(Outcome.SUCCESS.value if error is None else error.code, seconds)
+    level = logging.DEBUG if error is None else logging.INFO
+    if not log.isEnabledFor(level):  # the hot path at info: no fields built
+        return
+    fields: dict[str, object] = {
+        "outcome": ACCEPTED if error is None else error.code,
+        "path": path,
+        "token_id": token_id,
+        "serial": mask_serial(serial),
+        "contract_id": None if contract_id is None else mask_contract_id(contract_id),
+        "channel": actor.channel.value,
+        "purpose": purpose,
+        "drift": drift,
+        "duration_ms": round(seconds * 1000, 3),
+    }
+    if state is not None:
+        fields["state"] = state.value
+    log.log(level, "code %s", "accepted" if error is None else "refused",
+            extra={FIELDS: fields})
 
 
 def _checked_event(now: datetime, actor: Actor, contract_id: str | None,

@@ -33,7 +33,7 @@ from kinko.web.console import routes as console_routes
 from kinko.web.console.common import CONSOLE_COOKIE, CONSOLE_IDLE_TIMEOUT, Console
 from kinko.web.customer import auth, banking, otp_flows, settings
 from kinko.web.customer.common import Web, message_page
-from kinko.web.middleware import PersistSessions, SecurityHeaders
+from kinko.web.middleware import PersistSessions, RequestLog, SecurityHeaders
 from kinko.web.pages import make_templates
 from kinko.web.websession import WebSessions
 
@@ -128,6 +128,7 @@ def create_app(kinko: Kinko, *, notices: MailSender | None = None) -> FastAPI:
     # Plain ASGI middleware (see kinko.web.middleware); the last added runs first.
     app.add_middleware(PersistSessions, sessions=(sessions, staff_sessions))
     app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
+    app.add_middleware(RequestLog)  # outermost: its request id is on every line
 
     app.router.routes.insert(0, Prefixed(API_PREFIX, create_api(kinko)))
     app.include_router(ops.router)
