@@ -33,6 +33,7 @@ from kinko.web.console import routes as console_routes
 from kinko.web.console.common import CONSOLE_COOKIE, CONSOLE_IDLE_TIMEOUT, Console
 from kinko.web.customer import auth, banking, otp_flows, settings
 from kinko.web.customer.common import Web, message_page
+from kinko.web.errors import ServerErrors, site_errors
 from kinko.web.middleware import PersistSessions, RequestLog, SecurityHeaders
 from kinko.web.pages import make_templates
 from kinko.web.websession import WebSessions
@@ -127,6 +128,10 @@ def create_app(kinko: Kinko, *, notices: MailSender | None = None) -> FastAPI:
 
     # Plain ASGI middleware (see kinko.web.middleware); the last added runs first.
     app.add_middleware(PersistSessions, sessions=(sessions, staff_sessions))
+    # Outside PersistSessions (a session save that fails is answered too), inside
+    # SecurityHeaders (the maintenance page gets them): see kinko.web.errors.
+    app.add_middleware(ServerErrors, respond=site_errors(
+        app.state.web.templates, bank_name=kinko.settings.bank_name, json_paths=ops.PATHS))
     app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
     app.add_middleware(RequestLog)  # outermost: its request id is on every line
 

@@ -50,6 +50,23 @@ EN: dict[str, str] = {
     "戻る": "Back",
     "ログイン画面へ戻る": "Back to the login screen",
     "ホームへ戻る": "Back to home",
+    # the database is away (503) or a request failed (500): web/errors.py
+    "トップページへ戻る": "Back to the top page",
+    "職員コンソールへ戻る": "Back to the staff console",
+    "ただいまご利用いただけません": "Temporarily unavailable",
+    "システムを一時的にご利用いただけない状態です。ご迷惑をおかけして申し訳ございません。"
+    "しばらく時間をおいてから、もう一度お試しください。":
+        "The service is temporarily unavailable. We apologise for the inconvenience. "
+        "Please wait a little and try again.",
+    "お手続きの途中でこの画面が表示された場合は、お手続きが完了していないことがあります。"
+    "ご利用再開後に、お取引の結果をご確認ください。":
+        "If this page appeared in the middle of a procedure, it may not have been "
+        "completed. Please check the result of your transaction once the service is back.",
+    "エラーが発生しました": "An error occurred",
+    "申し訳ございません。処理中にエラーが発生しました。しばらくしてからもう一度お試しください。"
+    "解決しない場合は、当金庫までお問い合わせください。":
+        "We are sorry: an error occurred while processing your request. Please try again "
+        "later. If the problem persists, please contact the bank.",
     "中止する": "Cancel",
     # steps
     "手順": "Step",

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
@@ -21,6 +23,7 @@ from kinko.domain.secrets import Seed
 from kinko.metrics import CONTENT_TYPE, PrometheusMetrics
 from kinko.store.db import SchemaState, current_revision, head_revision, schema_state
 from kinko.store.rows import TokenRow
+from kinko.web.errors import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +43,37 @@ async def health() -> JSONResponse:
     return JSONResponse({"status": "ok", "version": __version__})
 
 
+#: Seconds /readyz waits for its checks before answering 503: a probe that hangs is as good
+#: as "not ready", and load balancers give up on slow probes anyway.
+READY_TIMEOUT = 3.0
+
+
 @router.get("/readyz")
-def ready(request: Request) -> JSONResponse:
+async def ready(request: Request) -> JSONResponse:
     """Readiness: 200 when the database answers, its schema is this code's (or a newer
     release's, during a rolling upgrade) and the seed keys work; 503 otherwise, saying which
-    check failed (never why: that goes to the log)."""
+    check failed (never why: that goes to the log).
+
+    The checks run in a thread of their own (not one the handlers share: during an outage
+    they may all be waiting for the database) and get ``READY_TIMEOUT`` seconds; a check
+    still waiting then (a connect timeout, a pool with no connection) is left to finish
+    alone and the answer is 503 ``"database": "timeout"``."""
     kinko: Kinko = request.app.state.kinko
+    report: tuple[dict[str, object], bool] | None = None
+    with anyio.move_on_after(READY_TIMEOUT):
+        report = await anyio.to_thread.run_sync(
+            _readiness, kinko, abandon_on_cancel=True, limiter=anyio.CapacityLimiter(1))
+    if report is None:
+        log.warning("readiness: the checks did not finish in %.1f s", READY_TIMEOUT)
+        return JSONResponse({"status": "unavailable", "version": __version__,
+                             "database": "timeout", "seed_key": kinko.seedbox.current_key_id},
+                            503)
+    found, ok = report
+    return JSONResponse(found, 200 if ok else 503)
+
+
+def _readiness(kinko: Kinko) -> tuple[dict[str, object], bool]:
+    """The readiness report and whether it says "ready"."""
     report: dict[str, object] = {"status": "ok", "version": __version__,
                                  "database": "ok", "schema": None,
                                  "expected_schema": head_revision(kinko.engine),
@@ -60,8 +88,12 @@ def ready(request: Request) -> JSONResponse:
                 newest_key_id = connection.execute(
                     select(TokenRow.seed_key_id).order_by(TokenRow.id.desc()).limit(1)
                 ).scalar_one_or_none()
-    except Exception:  # any database failure means "not ready"
-        log.warning("readiness: the database did not answer", exc_info=True)
+    except Exception as error:  # any database failure means "not ready"
+        # An outage is one line per probe; anything else gets its traceback.
+        unreachable = database_unavailable(error)
+        log.warning("readiness: the database did not answer%s",
+                    f" ({type(error).__name__})" if unreachable else "",
+                    exc_info=not unreachable)
         report["database"] = "unreachable"
     if not _seeds_open(kinko, newest_key_id):
         report["seeds"] = "unavailable"
@@ -71,7 +103,7 @@ def ready(request: Request) -> JSONResponse:
           and report["schema_state"] in (SchemaState.CURRENT, SchemaState.AHEAD))
     if not ok:
         report["status"] = "unavailable"
-    return JSONResponse(report, 200 if ok else 503)
+    return report, ok
 
 
 def _seeds_open(kinko: Kinko, newest_key_id: str | None) -> bool:

@@ -20,7 +20,8 @@ from kinko.bootstrap import Kinko
 from kinko.services.api_clients import Authenticator
 from kinko.services.integration import VerifyHints
 from kinko.web.api import activations, v1
-from kinko.web.api.problems import problem
+from kinko.web.api.problems import problem, server_error
+from kinko.web.errors import ServerErrors
 
 PREFIX = "/api/"
 
@@ -34,6 +35,8 @@ def create_api(kinko: Kinko) -> FastAPI:
     api.state.verify_hints = VerifyHints()
     for module in (v1, activations):
         api.include_router(module.router)
+    # Whatever no handler answered: a problem document, 503 while the database is away.
+    api.add_middleware(ServerErrors, respond=server_error)
 
     @api.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

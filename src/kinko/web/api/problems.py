@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import Scope
 
 from kinko.domain.errors import KinkoError
 from kinko.web.errors import http_status
@@ -17,7 +18,7 @@ TITLES = {
     400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
     405: "Method Not Allowed", 409: "Conflict", 410: "Gone", 413: "Content Too Large",
     415: "Unsupported Media Type", 422: "Unprocessable Content", 423: "Locked",
-    429: "Too Many Requests",
+    429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
 }
 
 
@@ -56,3 +57,19 @@ def problem(status: int, code: str, detail: str, *,
 def from_error(error: KinkoError, *, status: int | None = None) -> JSONResponse:
     """The problem response for a domain error; its message never holds a secret."""
     return problem(status or http_status(error), error.code, str(error))
+
+
+#: The problem codes of a request that failed outside kinko's rules (``ServerErrors``).
+SERVICE_UNAVAILABLE = "service_unavailable"
+INTERNAL_ERROR = "internal_error"
+
+
+def server_error(scope: Scope, unavailable: bool) -> JSONResponse:
+    """The API's answer to a request that failed: 503 ``service_unavailable`` while the
+    database cannot be reached (``ServerErrors`` adds ``Retry-After``), else 500
+    ``internal_error``. A write cut off by the outage may or may not have been committed,
+    as with any answer lost on the way."""
+    if unavailable:
+        return problem(503, SERVICE_UNAVAILABLE,
+                       "the service is temporarily unavailable; send the request again later")
+    return problem(500, INTERNAL_ERROR, "the request failed on the server")
