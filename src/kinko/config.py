@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kinko.domain.notices import RetryPolicy
 from kinko.domain.policy import Policy
-from kinko.services.activation import ActivationLimit
+from kinko.domain.throttle import RateLimit
 
 
 class Settings(BaseSettings):
@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     #: Token activations allowed per client address and window.
     activation_limit_attempts: int = Field(default=10, ge=1)
     activation_limit_window_seconds: int = Field(default=600, ge=1)
+    #: Password checks (login, and step ② of 利用開始 / 利用中止 / 交換) allowed per client
+    #: address and per contract ID in a sliding window. Customers of mobile carriers share
+    #: addresses (carrier-grade NAT), so the address limit is the looser one.
+    login_limit_address_attempts: int = Field(default=30, ge=1)
+    login_limit_contract_attempts: int = Field(default=10, ge=1)
+    login_limit_window_seconds: int = Field(default=300, ge=1)
     #: How long a server process trusts an API client secret it has checked, before it
     #: reads the client again: a revocation or rotation made elsewhere (the CLI, another
     #: process) takes effect within this many seconds. 0 reads the client on every call.
@@ -98,9 +104,9 @@ class Settings(BaseSettings):
     def effective_key_file(self) -> Path:
         return self.key_file or self.data_dir / "master.key"
 
-    def activation_limit(self) -> ActivationLimit:
-        return ActivationLimit(self.activation_limit_attempts,
-                               timedelta(seconds=self.activation_limit_window_seconds))
+    def activation_limit(self) -> RateLimit:
+        return RateLimit(self.activation_limit_attempts,
+                         timedelta(seconds=self.activation_limit_window_seconds))
 
     def notice_retry(self) -> RetryPolicy:
         return RetryPolicy(
@@ -118,4 +124,8 @@ class Settings(BaseSettings):
             resync_search=self.otp_resync_search,
             max_password_failures=self.password_max_failures,
             unbound_ttl=timedelta(days=self.unbound_ttl_days),
+            login_per_address=RateLimit(self.login_limit_address_attempts,
+                                        timedelta(seconds=self.login_limit_window_seconds)),
+            login_per_contract=RateLimit(self.login_limit_contract_attempts,
+                                         timedelta(seconds=self.login_limit_window_seconds)),
         )

@@ -4,6 +4,8 @@
     ├── InvalidInput                 malformed serial, code, contract ID, parameter
     ├── NotFound                     no such customer or token
     ├── InvalidTransition            a lifecycle event not allowed in the current state
+    ├── RateLimited                  too many attempts from this address or for this
+    │                                contract; ``retry_after`` seconds
     ├── Conflict                     the request contradicts current state
     │   │                            (token belongs to someone else, changed meanwhile, ...)
     │   ├── OtpAlreadyInUse          利用開始 for a contract that already has a token
@@ -50,6 +52,16 @@ class InvalidTransition(KinkoError):
     """This lifecycle event is not allowed in the token's current state."""
 
     code = "invalid_transition"
+
+
+class RateLimited(KinkoError):
+    """Too many attempts; try again later."""
+
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int, message: str = "") -> None:
+        super().__init__(message or "too many attempts; try again later")
+        self.retry_after = retry_after
 
 
 class Conflict(KinkoError):

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from kinko.domain.errors import InvalidInput
 from kinko.domain.otp import TotpParameters
+from kinko.domain.throttle import RateLimit
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,11 @@ class Policy:
     max_password_failures: int = 5
     #: How long an unbound token may wait for 利用開始 or 交換.
     unbound_ttl: timedelta = timedelta(days=30)
+    #: Password checks per client address and per contract ID (sliding windows).
+    login_per_address: RateLimit = field(
+        default_factory=lambda: RateLimit(30, timedelta(minutes=5)))
+    login_per_contract: RateLimit = field(
+        default_factory=lambda: RateLimit(10, timedelta(minutes=5)))
 
     def __post_init__(self) -> None:
         if not 0 <= self.window <= 10:

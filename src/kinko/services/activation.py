@@ -8,33 +8,20 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from kinko.domain import activation as protocol
-from kinko.domain.errors import KinkoError
+from kinko.domain.errors import RateLimited
 from kinko.domain.events import Actor, Channel
 from kinko.domain.model import Token, TokenOrigin
+from kinko.domain.throttle import RateLimit
+from kinko.services import throttle
 from kinko.services.context import Context
 from kinko.services.issuance import issue_token
 
-
-class RateLimited(KinkoError):
-    """Too many activations from this address; try again later."""
-
-    code = "rate_limited"
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("too many activations from this address; try again later")
-        self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class ActivationLimit:
-    attempts: int = 10
-    window: timedelta = timedelta(minutes=10)
+__all__ = ["Activation", "RateLimited", "activate", "admit"]
 
 
 @dataclass(frozen=True)
@@ -46,20 +33,12 @@ class Activation:
     salt: bytes
 
 
-def admit(ctx: Context, client_address: str, limit: ActivationLimit) -> None:
-    """Count this request against the address's window, or raise ``RateLimited``.
+def admit(ctx: Context, client_address: str, limit: RateLimit) -> None:
+    """Count this request against the address's sliding window, or raise ``RateLimited``.
 
     Every request counts, malformed ones too, so that garbage cannot be sent for free.
     """
-    now = ctx.clock()
-    seconds = int(limit.window.total_seconds())
-    start = int(now.timestamp()) // seconds * seconds
-    with ctx.uow() as uow:
-        count = uow.rate_limits.hit(f"activation:{client_address}"[:128],
-                                    window_start=datetime.fromtimestamp(start, UTC))
-        uow.commit()
-    if count > limit.attempts:
-        raise RateLimited(retry_after=max(1, start + seconds - int(now.timestamp())))
+    throttle.admit(ctx, (f"activation:{client_address}", limit))
 
 
 def activate(ctx: Context, client_public_key: str, *, client_address: str) -> Activation:

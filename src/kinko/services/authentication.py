@@ -31,9 +31,12 @@ class LoggedIn:
 
 
 def start_login(
-    ctx: Context, contract_id: str, login_password: Password, *, channel: Channel = Channel.WEB
+    ctx: Context, contract_id: str, login_password: Password, *, channel: Channel = Channel.WEB,
+    client_address: str | None = None,
 ) -> LoginStarted:
-    customer = authenticate(ctx, contract_id, login_password, channel=channel)
+    """契約者ID + ログインパスワード, rate-limited per contract and per ``client_address``."""
+    customer = authenticate(ctx, contract_id, login_password, channel=channel,
+                            client_address=client_address)
     with ctx.uow() as uow:
         token = uow.tokens.bound_to(customer.id)
     otp_required = customer.login_otp_required and token is not None

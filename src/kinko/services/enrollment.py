@@ -36,13 +36,14 @@ class EnrollmentTokenConfirmed:
 
 def begin(
     ctx: Context, contract_id: str, login_password: Password, *, channel: Channel = Channel.WEB,
-    actor: Actor | None = None,
+    actor: Actor | None = None, client_address: str | None = None,
 ) -> EnrollmentStarted:
     """② 契約者ID・ログインパスワード → ③ 次へ.
 
     Every step audits ``actor``, by default the customer on ``channel``.
     """
-    customer = authenticate(ctx, contract_id, login_password, channel=channel, actor=actor)
+    customer = authenticate(ctx, contract_id, login_password, channel=channel, actor=actor,
+                            client_address=client_address)
     with ctx.uow() as uow:
         if uow.tokens.bound_to(customer.id) is not None:
             raise OtpAlreadyInUse()

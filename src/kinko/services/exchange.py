@@ -37,11 +37,12 @@ class OldTokenConfirmed:
 
 def begin(
     ctx: Context, contract_id: str, login_password: Password, *, channel: Channel = Channel.WEB,
-    actor: Actor | None = None,
+    actor: Actor | None = None, client_address: str | None = None,
 ) -> ExchangeStarted:
     """③ 契約者ID・ログインパスワード, 次へ. Every step audits ``actor`` (default: the
     customer on ``channel``)."""
-    customer = authenticate(ctx, contract_id, login_password, channel=channel, actor=actor)
+    customer = authenticate(ctx, contract_id, login_password, channel=channel, actor=actor,
+                            client_address=client_address)
     with ctx.uow() as uow:
         token = uow.tokens.bound_to(customer.id)
     if token is None:

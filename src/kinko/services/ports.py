@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol
 
@@ -29,6 +29,7 @@ from kinko.domain.model import (
 from kinko.domain.notices import Notice, NoticeStatus, QueuedNotice
 from kinko.domain.otp import TotpParameters
 from kinko.domain.secrets import Password, Seed
+from kinko.domain.throttle import WindowCounts
 
 
 @dataclass(frozen=True)
@@ -157,14 +158,23 @@ class CustomerRepository(Protocol):
 
     def by_contract_id(self, contract_id: str) -> Customer | None: ...
 
-    def record_password_failure(
-        self, customer_id: int, kind: PasswordKind, *, limit: int, now: datetime
-    ) -> tuple[int, bool]:
-        """Count one wrong password atomically; returns the new count and whether it is
-        now locked."""
+    def claim_password_attempt(self, customer_id: int, kind: PasswordKind, *, limit: int) -> bool:
+        """Count one attempt as a failure before the password is checked, atomically, and
+        only while the password is not locked and fewer than ``limit`` attempts are counted
+        (failed or still being checked); False when the attempt may not be made."""
         ...
 
-    def reset_password_failures(self, customer_id: int, kind: PasswordKind) -> None: ...
+    def settle_password_failure(
+        self, customer_id: int, kind: PasswordKind, *, limit: int, now: datetime
+    ) -> bool:
+        """The claimed attempt was wrong: lock the password if ``limit`` attempts are
+        counted; True if this call locked it."""
+        ...
+
+    def settle_password_success(self, customer_id: int, kind: PasswordKind) -> bool:
+        """The claimed attempt was right: clear the count unless the password was locked
+        meanwhile; False (and nothing changed) if it is locked."""
+        ...
 
     def unlock_password(self, customer_id: int, kind: PasswordKind) -> bool:
         """Clear the lock and the count; False if it was not locked."""
@@ -184,9 +194,9 @@ class AuditLog(Protocol):
 
 
 class RateLimits(Protocol):
-    def hit(self, key: str, *, window_start: datetime) -> int:
-        """Count one attempt for ``key`` in the window starting at ``window_start`` and
-        return the count so far in that window (a new window starts again at 1). Atomic."""
+    def hit(self, key: str, *, window_start: datetime, window: timedelta) -> WindowCounts:
+        """Count one attempt for ``key`` in the fixed window of length ``window`` starting at
+        ``window_start``; return that window's count so far and the previous window's. Atomic."""
         ...
 
 

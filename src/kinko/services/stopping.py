@@ -27,11 +27,12 @@ class StopStarted:
 
 def begin(
     ctx: Context, contract_id: str, login_password: Password, *, channel: Channel = Channel.WEB,
-    actor: Actor | None = None,
+    actor: Actor | None = None, client_address: str | None = None,
 ) -> StopStarted:
     """② 契約者ID・ログインパスワード, 次へ. Both steps audit ``actor`` (default: the
     customer on ``channel``)."""
-    customer = authenticate(ctx, contract_id, login_password, channel=channel, actor=actor)
+    customer = authenticate(ctx, contract_id, login_password, channel=channel, actor=actor,
+                            client_address=client_address)
     with ctx.uow() as uow:
         token = uow.tokens.bound_to(customer.id)
     if token is None:

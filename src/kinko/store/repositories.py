@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -21,7 +21,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    func,
     insert,
     or_,
     select,
@@ -39,6 +38,7 @@ from kinko.domain.model import Customer, PasswordKind, PasswordState, Token, Tok
 from kinko.domain.notices import Notice, NoticeKind, NoticeStatus, QueuedNotice
 from kinko.domain.otp import Algorithm, TotpParameters
 from kinko.domain.secrets import Seed
+from kinko.domain.throttle import WindowCounts
 from kinko.lru import Lru
 from kinko.services.ports import KnownToken, NewCustomer, NewToken
 from kinko.store.api_clients import SqlApiClientRepository
@@ -485,31 +485,41 @@ class SqlCustomerRepository:
                     select(_CUSTOMERS).where(_CUSTOMERS.c.contract_id == contract_id))
         return _customer(row) if row else None
 
-    def record_password_failure(
-        self, customer_id: int, kind: PasswordKind, *, limit: int, now: datetime
-    ) -> tuple[int, bool]:
+    def claim_password_attempt(self, customer_id: int, kind: PasswordKind, *, limit: int) -> bool:
         _, failures_name, locked_name = _PASSWORD_COLUMNS[kind]
         failures = getattr(CustomerRow, failures_name)
-        locked_at = getattr(CustomerRow, locked_name)
-        row = self._session.execute(
+        result = self._session.execute(
             update(CustomerRow)
-            .where(CustomerRow.id == customer_id)
-            .values({
-                failures: failures + 1,
-                locked_at: case((failures + 1 >= limit, func.coalesce(locked_at, now)),
-                                else_=locked_at),
-            })
-            .returning(failures, locked_at)
+            .where(CustomerRow.id == customer_id, getattr(CustomerRow, locked_name).is_(None),
+                   failures < limit)
+            .values({failures: failures + 1})
             .execution_options(synchronize_session=False)
-        ).one()
-        return row[0], row[1] is not None
-
-    def reset_password_failures(self, customer_id: int, kind: PasswordKind) -> None:
-        _, failures_name, _ = _PASSWORD_COLUMNS[kind]
-        self._session.execute(
-            update(CustomerRow).where(CustomerRow.id == customer_id)
-            .values({failures_name: 0}).execution_options(synchronize_session=False)
         )
+        return _rowcount(result) == 1
+
+    def settle_password_failure(
+        self, customer_id: int, kind: PasswordKind, *, limit: int, now: datetime
+    ) -> bool:
+        _, failures_name, locked_name = _PASSWORD_COLUMNS[kind]
+        locked_at = getattr(CustomerRow, locked_name)
+        result = self._session.execute(
+            update(CustomerRow)
+            .where(CustomerRow.id == customer_id, locked_at.is_(None),
+                   getattr(CustomerRow, failures_name) >= limit)
+            .values({locked_at: now})
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == 1
+
+    def settle_password_success(self, customer_id: int, kind: PasswordKind) -> bool:
+        _, failures_name, locked_name = _PASSWORD_COLUMNS[kind]
+        result = self._session.execute(
+            update(CustomerRow)
+            .where(CustomerRow.id == customer_id, getattr(CustomerRow, locked_name).is_(None))
+            .values({failures_name: 0})
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == 1
 
     def unlock_password(self, customer_id: int, kind: PasswordKind) -> bool:
         _, failures_name, locked_name = _PASSWORD_COLUMNS[kind]
@@ -605,21 +615,30 @@ class SqlRateLimits:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def hit(self, key: str, *, window_start: datetime) -> int:
-        # One upsert: a new key starts at 1, the same window counts up, a newer window
-        # starts again at 1. Both dialects support ON CONFLICT ... RETURNING.
+    def hit(self, key: str, *, window_start: datetime, window: timedelta) -> WindowCounts:
+        # One upsert: a new key starts at 1; the same window counts up; the next window starts
+        # at 1 and keeps this one's count as the previous; a later window forgets both. Both
+        # dialects support ON CONFLICT ... RETURNING.
         dialect = self._session.get_bind().dialect.name
         insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert_(RateLimitRow).values(key=key, window_start=window_start, count=1)
+        statement = insert_(RateLimitRow).values(
+            key=key, window_start=window_start, count=1, previous_count=0)
         same_window = RateLimitRow.window_start == statement.excluded.window_start
+        next_window = RateLimitRow.window_start == window_start - window
         upsert = statement.on_conflict_do_update(
             index_elements=[RateLimitRow.key],
             set_={
                 "count": case((same_window, RateLimitRow.count + 1), else_=1),
+                "previous_count": case(
+                    (same_window, RateLimitRow.previous_count),
+                    (next_window, RateLimitRow.count),
+                    else_=0,
+                ),
                 "window_start": statement.excluded.window_start,
             },
-        ).returning(RateLimitRow.count)
-        return int(self._session.execute(upsert).scalar_one())
+        ).returning(RateLimitRow.count, RateLimitRow.previous_count)
+        current, previous = self._session.execute(upsert).one()
+        return WindowCounts(window_start, int(current), int(previous))
 
 
 def _queued(row: OutboxRow) -> QueuedNotice:

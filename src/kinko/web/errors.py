@@ -43,6 +43,8 @@ CUSTOMER_MESSAGES: dict[str, str] = {
         "このシリアル番号のトークンは登録できません。シリアル番号をご確認ください。",
     e.Conflict.code: "受付できませんでした。もう一度最初からお試しください。",
     e.InvalidInput.code: "入力内容が正しくありません。",
+    e.RateLimited.code: "短時間に多くの試行があったため、受付を一時的に制限しています。"
+                        "しばらく時間をおいてから、もう一度お試しください。",
 }
 
 #: At a step that asks for the OTP and a password together, a wrong one of either reads
@@ -66,6 +68,7 @@ HTTP_STATUS: dict[str, int] = {
     e.TokenSuspended.code: 423,
     e.TokenRevoked.code: 403,
     e.TokenExpired.code: 410,
+    e.RateLimited.code: 429,
     # the API's callers: a bank system's client secret, and what it or a staff role may do
     ClientUnauthorized.code: 401,
     ClientForbidden.code: 403,

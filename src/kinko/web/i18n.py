@@ -39,6 +39,10 @@ EN: dict[str, str] = {
     "ソフトウェアトークンに表示されている6桁のワンタイムパスワードを入力してください。":
         "Enter the 6-digit one-time password shown by your software token.",
     "ログインしました。": "You are logged in.",
+    "短時間に多くの試行があったため、受付を一時的に制限しています。"
+    "しばらく時間をおいてから、もう一度お試しください。":
+        "There have been too many attempts in a short time, so we are not accepting more "
+        "for now. Please wait a while and try again.",
     "ログアウトしました。": "You have logged out.",
     "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。":
         "You were logged out after a period of inactivity. Please log in again.",

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import Scope
 
-from kinko.domain.errors import KinkoError
+from kinko.domain.errors import KinkoError, RateLimited
 from kinko.web.errors import http_status
 
 MEDIA_TYPE = "application/problem+json"
@@ -55,8 +55,11 @@ def problem(status: int, code: str, detail: str, *,
 
 
 def from_error(error: KinkoError, *, status: int | None = None) -> JSONResponse:
-    """The problem response for a domain error; its message never holds a secret."""
-    return problem(status or http_status(error), error.code, str(error))
+    """The problem response for a domain error; its message never holds a secret. A rate
+    limit says in ``Retry-After`` how long to wait."""
+    headers = ({"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited)
+               else None)
+    return problem(status or http_status(error), error.code, str(error), headers=headers)
 
 
 #: The problem codes of a request that failed outside kinko's rules (``ServerErrors``).

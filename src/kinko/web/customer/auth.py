@@ -9,15 +9,17 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from kinko.domain.errors import AuthenticationFailed, InvalidInput
+from kinko.domain.errors import AuthenticationFailed, InvalidInput, RateLimited
 from kinko.domain.serials import parse_contract_id
 from kinko.services import authentication
 from kinko.services.authentication import LoginStarted
 from kinko.web.customer.common import (
     Form,
+    client_address,
     page,
     pop_notice,
     posted,
+    refused,
     session,
     signed_in,
     web,
@@ -79,9 +81,11 @@ def _login(request: Request, form: Form) -> Response:
     if errors:
         return _login_page(request, contract_id=contract_id, errors=errors)
     try:
-        started = authentication.start_login(w.ctx, contract_id, form.password("login_password"))
-    except AuthenticationFailed as error:
-        return _login_page(request, contract_id=contract_id, error=customer_message(error))
+        started = authentication.start_login(w.ctx, contract_id, form.password("login_password"),
+                                             client_address=client_address(request))
+    except (AuthenticationFailed, RateLimited) as error:
+        return refused(_login_page(request, contract_id=contract_id,
+                                   error=customer_message(error)), error)
     if started.otp_required:
         s = session(request)
         s.data["login_pending"] = {

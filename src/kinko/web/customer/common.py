@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from kinko.bootstrap import Kinko
+from kinko.domain.errors import KinkoError, RateLimited
 from kinko.domain.secrets import Code, Password
 from kinko.services.context import Context
 from kinko.store.sessions import WebSession
@@ -88,6 +89,21 @@ async def read_form(request: Request) -> Form:
     data = {k: v for k, v in raw.items() if isinstance(v, str)}
     await run_in_threadpool(web(request).sessions.check_csrf, request, data.get("csrf_token"))
     return Form(data)
+
+
+def client_address(request: Request) -> str:
+    """The caller's address for per-address rate limits: the peer, or what a trusted proxy
+    said through uvicorn's ``--forwarded-allow-ips`` (docs/operations.md)."""
+    return request.client.host if request.client else "unknown"
+
+
+def refused(response: Response, error: KinkoError) -> Response:
+    """``response`` (a form shown again with ``error``'s message) as a 429 with
+    ``Retry-After`` when ``error`` is a rate limit."""
+    if isinstance(error, RateLimited):
+        response.status_code = 429
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def page(request: Request, template: str, *, status_code: int = 200,

@@ -20,7 +20,16 @@ from kinko.domain.secrets import Seed
 from kinko.domain.serials import parse_code, parse_contract_id, parse_serial
 from kinko.services import enrollment, exchange, stopping
 from kinko.web import flows
-from kinko.web.customer.common import Form, page, pop_notice, posted, session, web
+from kinko.web.customer.common import (
+    Form,
+    client_address,
+    page,
+    pop_notice,
+    posted,
+    refused,
+    session,
+    web,
+)
 from kinko.web.errors import combined_step_message, customer_message
 from kinko.web.pages import Field, Step, redirect
 
@@ -160,20 +169,23 @@ def _credentials_post(
     _check_contract_id(form, errors)
     _check_required(form, "login_password", errors)
     error: str | None = None
+    failure: KinkoError | None = None
     if not errors:
         w = web(request)
         try:
-            started = begin(w.ctx, form.text("contract_id"), form.password("login_password"))
+            started = begin(w.ctx, form.text("contract_id"), form.password("login_password"),
+                            client_address=client_address(request))
         except Conflict:
             error = ("すでにワンタイムパスワードをご利用中です。" if spec is ENROLL
                      else "ワンタイムパスワードをご利用ではありません。")
-        except KinkoError as failure:
-            error = customer_message(failure)
+        except KinkoError as refusal:
+            failure, error = refusal, customer_message(refusal)
         else:
             flows.advance(session(request), flow, next_step, w.now(), started)
             return redirect(spec.url(next_step))
-    return _screen(request, spec, "credentials", fields=_credentials_fields(form, errors),
-                   submit="次へ", error=error, intro=intro, status_code=422)
+    screen = _screen(request, spec, "credentials", fields=_credentials_fields(form, errors),
+                     submit="次へ", error=error, intro=intro, status_code=422)
+    return refused(screen, failure) if failure else screen
 
 
 def _done(request: Request, spec: FlowSpec, lines: Sequence[str]) -> Response:
