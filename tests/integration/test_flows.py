@@ -381,7 +381,7 @@ def test_a_serial_is_never_reused_even_after_revocation(harness: Harness) -> Non
     from kinko.services.issuance import issue_token
 
     h = harness
-    first = h.issue()
+    first = h.enroll(h.customer())  # staff revoke a customer's token, never one of nobody's
     staff.revoke(h.ctx, first.token.serial, reason="その他", actor=STAFF)
     proposals = iter([first.token.serial, first.token.serial, "100000000008"])
     second = issue_token(h.ctx, TokenOrigin.ISSUED, serial_source=lambda: next(proposals))

@@ -29,6 +29,7 @@ from sqlalchemy import Engine, func, select
 from kinko.domain.errors import (
     InvalidTransition,
     KinkoError,
+    NotCustomersToken,
     NotFound,
     OtpAlreadyInUse,
     OtpNotInUse,
@@ -178,6 +179,13 @@ class TokenLifecycle(RuleBasedStateMachine):
         assume(all(token.code_at_step(s).reveal() != code for s in others if s != step))
         return Code(code)
 
+    def staff_may_act(self, token: ModelToken) -> bool:
+        """Staff act on customers' tokens only, never on one nobody registered."""
+        return token.contract_id is not None
+
+    def staff_refusal(self, token: ModelToken) -> type[KinkoError] | None:
+        return None if self.staff_may_act(token) else NotCustomersToken
+
     def begin_prediction(self, contract_id: str) -> type[KinkoError] | None:
         """利用中止 and 交換 start alike: an active token must be in use."""
         token = self.bound(contract_id)
@@ -325,15 +333,15 @@ class TokenLifecycle(RuleBasedStateMachine):
         """The customer calls: staff suspend the token, and maybe revoke it for good."""
         token = self.model[serial := self.pick_serial(data, *BOUND_STATES)]
         ctx = self.h.ctx
-        suspendable = token.state is TokenState.ACTIVE
-        self.expect(None if suspendable else InvalidTransition,
+        suspendable = token.state is TokenState.ACTIVE and self.staff_may_act(token)
+        self.expect(self.staff_refusal(token) or (None if suspendable else InvalidTransition),
                     lambda: staff.suspend(ctx, serial, reason="紛失届", actor=STAFF))
         if suspendable:
             token.state = TokenState.SUSPENDED
         if not revoke:
             return
-        revocable = token.state is not TokenState.REVOKED
-        self.expect(None if revocable else InvalidTransition,
+        revocable = token.state is not TokenState.REVOKED and self.staff_may_act(token)
+        self.expect(self.staff_refusal(token) or (None if revocable else InvalidTransition),
                     lambda: staff.revoke(ctx, serial, reason="紛失届", actor=STAFF))
         if revocable:
             token.state = TokenState.REVOKED
@@ -345,8 +353,8 @@ class TokenLifecycle(RuleBasedStateMachine):
     def phone_found(self, data: st.DataObject) -> None:
         """Staff resume a suspended token (its count of wrong codes stays as it was)."""
         token = self.model[serial := self.pick_serial(data, TokenState.SUSPENDED)]
-        suspended = token.state is TokenState.SUSPENDED
-        self.expect(None if suspended else InvalidTransition,
+        suspended = token.state is TokenState.SUSPENDED and self.staff_may_act(token)
+        self.expect(self.staff_refusal(token) or (None if suspended else InvalidTransition),
                     lambda: staff.resume(self.h.ctx, serial, reason="発見", actor=STAFF))
         if suspended:
             token.state = TokenState.ACTIVE
@@ -355,8 +363,8 @@ class TokenLifecycle(RuleBasedStateMachine):
     @rule(data=st.data())
     def unlock(self, data: st.DataObject) -> None:
         token = self.model[serial := self.pick_serial(data, TokenState.LOCKED)]
-        locked = token.state is TokenState.LOCKED
-        self.expect(None if locked else InvalidTransition,
+        locked = token.state is TokenState.LOCKED and self.staff_may_act(token)
+        self.expect(self.staff_refusal(token) or (None if locked else InvalidTransition),
                     lambda: staff.unlock_token(self.h.ctx, serial, reason="誤入力ロック",
                                                actor=STAFF))
         if locked:

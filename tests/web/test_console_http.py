@@ -8,9 +8,10 @@ import io
 
 import pytest
 
-from kinko.domain.events import Action
+from kinko.domain.events import Action, AuditEvent, Outcome
 from kinko.domain.lifecycle import TokenState
-from kinko.domain.model import StaffRole
+from kinko.domain.model import StaffRole, Token
+from kinko.domain.notices import NoticeKind
 from kinko.domain.secrets import Password
 from kinko.services.issuance import IssuedToken
 from kinko.services.staff_accounts import add_staff
@@ -251,3 +252,133 @@ def test_searching_by_serial_finds_the_customer(operator: Staff) -> None:
     missing = operator.browser.get("/console?q=9999999999")
     assert missing.status_code == 404
     assert LOGIN_PASSWORD not in missing.text
+
+
+# --- a customer's page reaches that customer's tokens only ---------------------------
+# Staff members' own sign-in tokens are managed by `kinko staff unlock` alone; another
+# customer's token, or one nobody registered, is not this customer's to act on either.
+
+REFUSED = "このお客さまのトークンではないため、操作できません。"
+
+#: The state a target token is put in first, so that the action would otherwise be allowed.
+READY = {"suspend": TokenState.ACTIVE, "resume": TokenState.SUSPENDED,
+         "unlock": TokenState.LOCKED, "revoke": TokenState.ACTIVE,
+         "resync": TokenState.ACTIVE}
+#: The audit action a refusal is recorded under.
+AUDITED = {"suspend": Action.TOKEN_SUSPENDED, "resume": Action.TOKEN_RESUMED,
+           "unlock": Action.TOKEN_UNLOCKED, "revoke": Action.REQUEST_CREATED,
+           "resync": Action.TOKEN_RESYNCED}
+
+
+def token_row(h: Harness, serial: str) -> Token:
+    with h.ctx.uow() as uow:
+        token = uow.tokens.by_serial(serial)
+    assert token is not None
+    return token
+
+
+def put(h: Harness, serial: str, to: TokenState) -> None:
+    """Move a token straight to ``to`` in the store: the state a test starts from."""
+    token = token_row(h, serial)
+    if token.state is to:
+        return
+    with h.ctx.uow() as uow:
+        assert uow.tokens.change_state(token.id, from_states={token.state}, to_state=to,
+                                       now=h.clock())
+        uow.commit()
+
+
+def events_of(h: Harness, serial: str) -> list[AuditEvent]:
+    with h.ctx.uow() as uow:
+        return list(reversed(uow.audit.recent(limit=500, serial=serial)))
+
+
+def pending_requests(h: Harness) -> int:
+    with h.ctx.uow() as uow:
+        return len(uow.requests.pending())
+
+
+def try_action(actor: Staff, contract_id: str, target: IssuedToken, action: str) -> str:
+    """``actor`` takes ``action`` on ``target`` from the page of ``contract_id``; the page
+    shown after it. The target is made ready first, and is checked to be left untouched."""
+    h = actor.h
+    serial = target.token.serial
+    put(h, serial, READY[action])
+    before, trail, requests = token_row(h, serial), events_of(h, serial), pending_requests(h)
+    extra = ({"first": h.code(target, steps=20).reveal(),
+              "second": h.code(target, steps=21).reveal()} if action == "resync" else {})
+    page = text_of(actor.act(contract_id, serial, action, **extra))
+    assert token_row(h, serial) == before  # state, failures, drift, steps: all as they were
+    assert pending_requests(h) == requests
+    added = [(e.action, e.outcome, e.actor, e.contract_id, e.reason)
+             for e in events_of(h, serial)[len(trail):]]
+    assert added == [(AUDITED[action], Outcome.FAILURE, f"staff:{actor.name}", contract_id,
+                      "not_customers_token")]
+    return page
+
+
+@pytest.mark.parametrize("action", ["suspend", "resume", "unlock", "revoke"])
+def test_an_operator_cannot_act_on_a_staff_members_token_from_a_customer_page(
+    operator: Staff, supervisor: Staff, action: str,
+) -> None:
+    h = operator.h
+    customer = h.customer()
+    h.enroll(customer)
+    operator.sign_in()
+    page = try_action(operator, customer.contract_id, supervisor.token, action)
+    assert REFUSED in page
+    if READY[action] is TokenState.ACTIVE:
+        supervisor.sign_in()  # the supervisor's approvals are not blocked
+
+
+def test_a_supervisor_cannot_resync_a_staff_members_token_from_a_customer_page(
+    operator: Staff, supervisor: Staff,
+) -> None:
+    h = supervisor.h
+    customer = h.customer()
+    h.enroll(customer)
+    supervisor.sign_in()
+    assert REFUSED in try_action(supervisor, customer.contract_id, operator.token, "resync")
+
+
+@pytest.mark.parametrize("action", ["suspend", "resume", "unlock", "revoke", "resync"])
+def test_a_customers_page_cannot_reach_another_customers_token(
+    supervisor: Staff, action: str,
+) -> None:
+    h = supervisor.h
+    caller = h.customer("1000000001")
+    h.enroll(caller)
+    other = h.customer("1000000002", name="金庫 花子")
+    theirs = h.enroll(other)
+    supervisor.sign_in()
+    assert REFUSED in try_action(supervisor, caller.contract_id, theirs, action)
+    with h.ctx.uow() as uow:
+        told = [n.notice.kind for n in uow.outbox.listing(contract_id=other.contract_id)]
+    assert told == [NoticeKind.REGISTERED]  # of 利用開始, and of nothing since
+
+
+@pytest.mark.parametrize("action", ["revoke", "suspend"])
+def test_a_customers_page_cannot_reach_a_token_nobody_registered(
+    operator: Staff, action: str,
+) -> None:
+    h = operator.h
+    customer = h.customer()
+    h.enroll(customer)
+    spare = h.issue()
+    operator.sign_in()
+    before = token_row(h, spare.token.serial)
+    page = operator.act(customer.contract_id, spare.token.serial, action)
+    assert REFUSED in text_of(page)
+    assert token_row(h, spare.token.serial) == before
+    assert pending_requests(h) == 0
+
+
+def test_the_customers_own_token_is_still_acted_on(operator: Staff) -> None:
+    h = operator.h
+    customer = h.customer()
+    issued = h.enroll(customer)
+    operator.sign_in()
+    put(h, issued.token.serial, TokenState.LOCKED)
+    page = operator.act(customer.contract_id, issued.token.serial, "unlock", "誤入力ロック")
+    assert "トークンのロックを解除しました。" in text_of(page)
+    assert state(h, issued.token.serial) is TokenState.ACTIVE

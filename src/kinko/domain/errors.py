@@ -3,6 +3,7 @@
     KinkoError
     ├── InvalidInput                 malformed serial, code, contract ID, parameter
     ├── NotFound                     no such customer or token
+    │   └── NotCustomersToken        a customer-token action on a token not that customer's
     ├── InvalidTransition            a lifecycle event not allowed in the current state
     ├── RateLimited                  too many attempts from this address or for this
     │                                contract; ``retry_after`` seconds
@@ -46,6 +47,14 @@ class NotFound(KinkoError):
     """No such customer or token."""
 
     code = "not_found"
+
+
+class NotCustomersToken(NotFound):
+    """This customer has no token with this serial number.
+
+    Raised alike for a bank staff member's own sign-in token, another customer's token, a
+    token nobody has registered and a serial that does not exist, so the refusal tells
+    nothing about which. Its code stays ``not_found``: callers see a plain 404."""
 
 
 class InvalidTransition(KinkoError):

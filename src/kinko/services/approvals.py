@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kinko.domain.errors import Conflict, InvalidInput, KinkoError, NotFound
+from kinko.domain.errors import Conflict, InvalidInput, KinkoError, NotCustomersToken, NotFound
 from kinko.domain.events import Action, Actor
 from kinko.domain.lifecycle import TokenEvent, transition
 from kinko.domain.model import (
@@ -51,16 +51,21 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
-def request_revoke(ctx: Context, member: Requester, serial: str, reason: str) -> StaffRequest:
-    """Ask for a token to be revoked for its customer (lost for good, app uninstalled)."""
+def request_revoke(ctx: Context, member: Requester, serial: str, reason: str, *,
+                   contract_id: str | None = None) -> StaffRequest:
+    """Ask for a token to be revoked for its customer (lost for good, app uninstalled): the
+    customer with ``contract_id`` (the console), or whichever customer owns the serial (the
+    API). Never a staff member's token (``staff.customer_token``)."""
     serial = parse_serial(serial)
     reason = _require_reason(reason)
     with ctx.uow() as uow:
-        token = uow.tokens.by_serial(serial)
-        customer = (uow.customers.get(token.customer_id)
-                    if token is not None and token.customer_id is not None else None)
-    if token is None or customer is None:
-        raise NotFound("no customer token with this serial number")
+        try:
+            token, customer = staff.customer_token(uow, serial, contract_id)
+        except NotCustomersToken:
+            staff.audit_refusal(uow, ctx.clock(), Action.REQUEST_CREATED, _actor(member),
+                                serial=serial, contract_id=contract_id)
+            uow.commit()
+            raise
     transition(token.state, TokenEvent.REVOKE)  # refuse at once what could never be approved
     return _create(ctx, member, RequestKind.REVOKE, customer.contract_id, serial, None, reason)
 
@@ -74,12 +79,18 @@ def request_password_unlock(ctx: Context, member: Requester, contract_id: str,
                    _require_reason(reason))
 
 
+def _actor(member: Requester) -> Actor:
+    if isinstance(member, ApiClient):
+        return Actor.api_client(member.name)
+    return Actor.staff(member.name)
+
+
 def _create(ctx: Context, member: Requester, kind: RequestKind, contract_id: str,
             serial: str | None, password_kind: PasswordKind | None,
             reason: str) -> StaffRequest:
     now = ctx.clock()
     is_client = isinstance(member, ApiClient)
-    actor = Actor.api_client(member.name) if is_client else Actor.staff(member.name)
+    actor = _actor(member)
     with ctx.uow() as uow:
         if uow.requests.pending_for(kind, contract_id, serial, password_kind):
             raise Conflict("the same request is already waiting for approval")
@@ -110,8 +121,9 @@ def approve(ctx: Context, approver: StaffMember, request_id: int) -> StaffReques
     with ctx.uow() as uow:
         _decide_in(uow, now, approver, request, RequestState.APPROVED)
         if request.kind is RequestKind.REVOKE and request.serial is not None:
+            # The request's own customer: the rule holds at approval as it did at request.
             staff.apply_in(uow, now, request.serial, TokenEvent.REVOKE, reason=reason,
-                           actor=actor)
+                           actor=actor, contract_id=request.contract_id)
         elif request.kind is RequestKind.UNLOCK_PASSWORD and request.password_kind is not None:
             staff.unlock_password_in(uow, now, customer, request.password_kind, reason=reason,
                                      actor=actor)

@@ -1,7 +1,9 @@
 """What the staff console shows and does, with the role of the staff member checked here
 (not only in the web layer): the customer view, and the actions one person may take alone.
 
-Revokes and password unlocks go through ``approvals`` (a second person).
+Revokes and password unlocks go through ``approvals`` (a second person). Every token action
+names the customer it is for and reaches only that customer's tokens
+(``staff.customer_token``); staff members' own tokens are not managed here.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from kinko.domain.errors import NotFound
 from kinko.domain.events import Action, Actor, AuditEvent, Outcome
 from kinko.domain.model import Customer, StaffMember, StaffRole, Token
 from kinko.domain.secrets import Code
-from kinko.domain.serials import parse_contract_id, parse_serial
+from kinko.domain.serials import parse_contract_id
 from kinko.services import staff
 from kinko.services.approvals import require_role
 from kinko.services.context import Context
@@ -77,37 +79,38 @@ def customer_view(ctx: Context, contract_id: str) -> CustomerView:
 
 def contract_of_serial(ctx: Context, serial: str) -> str:
     """The contract a token belongs to or belonged to (for searching by serial)."""
-    serial = parse_serial(serial)
     with ctx.uow() as uow:
-        token = uow.tokens.by_serial(serial)
-        customer = (uow.customers.get(token.customer_id)
-                    if token is not None and token.customer_id is not None else None)
-    if customer is None:
-        raise NotFound("no customer token with this serial number")
+        _, customer = staff.customer_token(uow, serial, None)  # NotFound for anything else
     return customer.contract_id
 
 
-def suspend(ctx: Context, member: StaffMember, serial: str, reason: str) -> Token:
-    """Operator or supervisor: stop a token at once (phone reported lost)."""
-    return staff.suspend(ctx, serial, reason=reason, actor=Actor.staff(member.name))
+def suspend(ctx: Context, member: StaffMember, contract_id: str, serial: str,
+            reason: str) -> Token:
+    """Operator or supervisor: stop a token of this customer at once (phone reported lost)."""
+    return staff.suspend(ctx, serial, reason=reason, actor=Actor.staff(member.name),
+                         contract_id=contract_id)
 
 
-def resume(ctx: Context, member: StaffMember, serial: str, reason: str) -> Token:
-    """Operator or supervisor: the phone was found."""
-    return staff.resume(ctx, serial, reason=reason, actor=Actor.staff(member.name))
-
-
-def unlock_token(ctx: Context, member: StaffMember, serial: str, reason: str) -> Token:
-    """Operator or supervisor: clear the lock after wrong codes."""
-    return staff.unlock_token(ctx, serial, reason=reason, actor=Actor.staff(member.name))
-
-
-def resync(ctx: Context, member: StaffMember, serial: str, first: Code, second: Code,
+def resume(ctx: Context, member: StaffMember, contract_id: str, serial: str,
            reason: str) -> Token:
+    """Operator or supervisor: the phone was found."""
+    return staff.resume(ctx, serial, reason=reason, actor=Actor.staff(member.name),
+                        contract_id=contract_id)
+
+
+def unlock_token(ctx: Context, member: StaffMember, contract_id: str, serial: str,
+                 reason: str) -> Token:
+    """Operator or supervisor: clear the lock after wrong codes."""
+    return staff.unlock_token(ctx, serial, reason=reason, actor=Actor.staff(member.name),
+                              contract_id=contract_id)
+
+
+def resync(ctx: Context, member: StaffMember, contract_id: str, serial: str, first: Code,
+           second: Code, reason: str) -> Token:
     """Supervisor only: two consecutive codes read out by the customer."""
     require_role(member, StaffRole.SUPERVISOR)
     return staff.resync(ctx, serial, first, second, reason=reason,
-                        actor=Actor.staff(member.name))
+                        actor=Actor.staff(member.name), contract_id=contract_id)
 
 
 def failed_events(view: CustomerView) -> list[AuditEvent]:

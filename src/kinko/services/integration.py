@@ -208,34 +208,26 @@ def exchange_token(ctx: Context, client: ApiClient, contract_id: str, *,
 
 # --- the staff actions of a call centre's system ---------------------------------------
 
-def _customer_token(ctx: Context, serial: str) -> str:
-    """The serial, if it is a customer's token: the API never acts on staff sign-in tokens
-    or on tokens nobody has registered."""
-    serial = parse_serial(serial)
-    with ctx.uow() as uow:
-        token = uow.tokens.by_serial(serial)
-    if token is None or token.customer_id is None:
-        raise NotFound("no customer token with this serial number")
-    return serial
-
+# The API is given a serial alone: ``contract_id=None`` lets ``staff.customer_token`` accept
+# any customer's token and refuse (404) staff sign-in tokens and tokens nobody registered.
 
 def suspend(ctx: Context, client: ApiClient, serial: str, reason: str) -> Token:
-    return staff.suspend(ctx, _customer_token(ctx, serial), reason=reason, actor=_actor(client))
+    return staff.suspend(ctx, serial, reason=reason, actor=_actor(client), contract_id=None)
 
 
 def resume(ctx: Context, client: ApiClient, serial: str, reason: str) -> Token:
-    return staff.resume(ctx, _customer_token(ctx, serial), reason=reason, actor=_actor(client))
+    return staff.resume(ctx, serial, reason=reason, actor=_actor(client), contract_id=None)
 
 
 def unlock_token(ctx: Context, client: ApiClient, serial: str, reason: str) -> Token:
-    return staff.unlock_token(ctx, _customer_token(ctx, serial), reason=reason,
-                              actor=_actor(client))
+    return staff.unlock_token(ctx, serial, reason=reason, actor=_actor(client),
+                              contract_id=None)
 
 
 def resync(ctx: Context, client: ApiClient, serial: str, first: Code, second: Code,
            reason: str) -> Token:
-    return staff.resync(ctx, _customer_token(ctx, serial), first, second, reason=reason,
-                        actor=_actor(client))
+    return staff.resync(ctx, serial, first, second, reason=reason, actor=_actor(client),
+                        contract_id=None)
 
 
 def request_revoke(ctx: Context, client: ApiClient, serial: str, reason: str) -> StaffRequest:

@@ -334,6 +334,8 @@ EN: dict[str, str] = {
         'Actor',
     '対象が見つかりません。':
         'Not found.',
+    'このお客さまのトークンではないため、操作できません。':
+        'This is not a token of this customer, so the action cannot be taken.',
     '承認して実行':
         'Approve and carry out',
     '承認待ち':

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from kinko.domain.errors import InvalidInput, KinkoError
+from kinko.domain.errors import InvalidInput, KinkoError, NotCustomersToken
 from kinko.domain.model import PasswordKind, StaffMember, StaffRole
 from kinko.domain.serials import normalize_digits
 from kinko.services import approvals
@@ -153,26 +153,27 @@ def _back(request: Request, contract_id: str, *, notice: str | None = None,
     return redirect(f"/console/customers/{contract_id}")
 
 
-def _token_action(request: Request, form: Form, member: StaffMember, serial: str,
-                  action: str) -> str:
-    """Carry out one action; returns the notice for the customer view."""
+def _token_action(request: Request, form: Form, member: StaffMember, contract_id: str,
+                  serial: str, action: str) -> str:
+    """Carry out one action on a token of the customer with ``contract_id`` (the services
+    refuse any other token); returns the notice for the customer view."""
     ctx = console(request).web.ctx
     reason = _reason(form)
     if action == "suspend":
-        console_service.suspend(ctx, member, serial, reason)
+        console_service.suspend(ctx, member, contract_id, serial, reason)
         return "トークンを利用停止にしました。"
     if action == "resume":
-        console_service.resume(ctx, member, serial, reason)
+        console_service.resume(ctx, member, contract_id, serial, reason)
         return "トークンの利用を再開しました。"
     if action == "unlock":
-        console_service.unlock_token(ctx, member, serial, reason)
+        console_service.unlock_token(ctx, member, contract_id, serial, reason)
         return "トークンのロックを解除しました。"
     if action == "revoke":
-        approvals.request_revoke(ctx, member, serial, reason)
+        approvals.request_revoke(ctx, member, serial, reason, contract_id=contract_id)
         return "失効を申請しました。別の責任者の承認を待っています。"
     if action == "resync":
-        console_service.resync(ctx, member, serial, form.code("first"), form.code("second"),
-                               reason)
+        console_service.resync(ctx, member, contract_id, serial, form.code("first"),
+                               form.code("second"), reason)
         return "時刻補正を行いました。"
     raise InvalidInput("unknown action")
 
@@ -185,7 +186,7 @@ def _act(request: Request, form: Form) -> Response:
     serial = request.path_params["serial"]
     action = request.path_params["action"]
     try:
-        notice = _token_action(request, form, member, serial, action)
+        notice = _token_action(request, form, member, contract_id, serial, action)
     except KinkoError as error:
         return _back(request, contract_id, error=_staff_message(error))
     return _back(request, contract_id, notice=notice)
@@ -311,7 +312,12 @@ def audit_csv(request: Request) -> Response:
         headers={"Content-Disposition": f'attachment; filename="kinko-audit-{stamp}.csv"'})
 
 
+NOT_THIS_CUSTOMERS = "このお客さまのトークンではないため、操作できません。"
+
+
 def _staff_message(error: KinkoError) -> str:
+    if isinstance(error, NotCustomersToken):
+        return NOT_THIS_CUSTOMERS
     messages = {
         "not_permitted": "この操作を行う権限がありません。",
         "invalid_transition": "現在のトークンの状態では、この操作はできません。",
