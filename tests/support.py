@@ -92,10 +92,12 @@ class Harness:
         return issued
 
 
-def make_harness(engine: Engine, *, seedbox: SeedBox | None = None) -> Harness:
+def make_harness(engine: Engine, *, seedbox: SeedBox | None = None,
+                 **settings: object) -> Harness:
+    """A kinko on ``engine`` with a fake clock; ``settings`` override ``KINKO_*`` defaults."""
     clock = FakeClock()
     kinko = build(
-        Settings(database_url=str(engine.url)),
+        Settings(database_url=str(engine.url), **settings),
         engine=engine,
         seedbox=seedbox or SeedBox(Keyring.generate()),
         hasher=Argon2Hasher.fast_for_tests(),
