@@ -39,7 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings()
-        return int(args.run(args, settings) or 0)
+        try:
+            return int(args.run(args, settings) or 0)
+        finally:
+            _seal_before_exit()
     except (CliError, KinkoError) as error:
         _fail(str(error))
     except ValidationError as error:
@@ -59,6 +62,10 @@ def _fail(message: str) -> NoReturn:
     sys.exit(EXIT_ERROR)
 
 
+#: What this command opened on an up-to-date schema: sealed before the command exits.
+_OPENED: list[Kinko] = []
+
+
 def _open(settings: Settings, *, migrated: bool = True) -> Kinko:
     kinko = build(settings)
     if migrated:
@@ -67,7 +74,23 @@ def _open(settings: Settings, *, migrated: bool = True) -> Kinko:
         if current_revision(kinko.engine) != head_revision(kinko.engine):
             kinko.close()
             raise CliError("the database schema is not up to date; run `kinko db upgrade`")
+        _OPENED.append(kinko)
     return kinko
+
+
+def _seal_before_exit() -> None:
+    """Seal the audit events this command wrote (and any other pending ones) before it
+    exits, so they do not wait unsealed for a server that may not be running: each carries
+    its MAC anyway, but a sealed event is covered by the chain too. Never fails the command."""
+    from kinko.store import audit_chain
+
+    while _OPENED:
+        kinko = _OPENED.pop()
+        try:
+            audit_chain.seal_all(kinko.engine, kinko.seedbox)
+        except (audit_chain.AuditChainError, KinkoError, SQLAlchemyError) as error:
+            print(f"kinko: warning: audit events left unsealed ({type(error).__name__}); "
+                  "`kinko audit verify` says more", file=sys.stderr)
 
 
 # --- serve -----------------------------------------------------------------------------
@@ -234,12 +257,15 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from kinko.store import audit_chain
 
     kinko = _open(settings)
-    report = audit_chain.verify(kinko.engine)
+    report = audit_chain.verify(kinko.engine, kinko.seedbox)
     for problem in report.problems:
         print(f"PROBLEM  {problem}")
     state = "OK" if report.ok else "TAMPERED"
     print(f"audit chain {state}: {report.sealed} events sealed, {report.unsealed} pending; "
           f"head seq {report.head_seq} hash {report.head_hash}")
+    if report.legacy or report.mac_unchecked:
+        print(f"covered by the chain alone: {report.legacy} events written before MACs, "
+              f"{report.mac_unchecked} under pruned MAC keys")
     return 0 if report.ok else EXIT_ERROR
 
 
@@ -455,6 +481,11 @@ def cmd_keys_prune(args: argparse.Namespace, settings: Settings) -> int:
     kinko = _open(settings)
     dropped = keys.prune(kinko.engine, settings.effective_key_file)
     print("dropped keys: " + (", ".join(dropped) if dropped else "none"))
+    current = kinko.seedbox.current_key_id
+    for key_id, count in sorted(keys.audit_key_usage(kinko.engine).items()):
+        if key_id != current:
+            print(f"kept key {key_id}: {count} unsealed audit events need it to be checked "
+                  "(`kinko audit verify` names them)")
     return 0
 
 

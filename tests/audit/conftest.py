@@ -13,6 +13,7 @@ from sqlalchemy import Engine, delete, select, update
 from kinko.domain.events import Action, Actor, Channel, Outcome
 from kinko.services.verification import audit
 from kinko.store.rows import AuditChainHeadRow, AuditEventRow
+from kinko.store.seedbox import SeedBox
 from tests.support import Harness
 
 START = datetime(2026, 4, 1, 9, 0, 0, tzinfo=UTC)
@@ -35,6 +36,8 @@ class EventLog:
     def __init__(self, harness: Harness) -> None:
         self.harness = harness
         self.engine: Engine = harness.kinko.engine
+        #: The MAC keys (the seed box) of the services that write these events.
+        self.keys: SeedBox = harness.kinko.seedbox
 
     def record(
         self,
@@ -116,5 +119,5 @@ def five_sealed(log: EventLog) -> Iterator[EventLog]:
 
     for n in range(5):
         log.record(actor=Actor(f"staff:s{n}", Channel.CONSOLE), at=START + timedelta(minutes=n))
-    assert seal_pending(log.engine) == 5
+    assert seal_pending(log.engine, log.keys) == 5
     yield log

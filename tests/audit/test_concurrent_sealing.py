@@ -27,7 +27,7 @@ from kinko.services import verification
 from kinko.services.context import system_clock
 from kinko.services.issuance import issue_token
 from kinko.services.passwords import Argon2Hasher
-from kinko.store.audit_chain import GENESIS_HASH, seal_pending, verify
+from kinko.store.audit_chain import GENESIS_HASH, mac_values, seal_pending, verify
 from kinko.store.rows import AuditChainHeadRow, AuditEventRow
 from kinko.store.seedbox import Keyring, SeedBox
 from tests.audit.conftest import START
@@ -75,7 +75,7 @@ def write_and_seal(
         def keep_sealing() -> None:
             count, limits = 0, random.Random(-index)
             while not stop.is_set():
-                sealed = seal_pending(kinko.engine, limit=limits.randint(1, 5))
+                sealed = seal_pending(kinko.engine, kinko.seedbox, limit=limits.randint(1, 5))
                 count += sealed
                 if not sealed:
                     time.sleep(0.005)
@@ -88,7 +88,8 @@ def write_and_seal(
         try:
             for _ in range(rounds):
                 written += _write_events(kinko, actor)
-                sealed += seal_pending(kinko.engine, limit=chooser.randint(1, 8))
+                sealed += seal_pending(kinko.engine, kinko.seedbox,
+                                       limit=chooser.randint(1, 8))
         finally:
             stop.set()
             sealer.join(timeout=WAIT_SECONDS)
@@ -106,7 +107,7 @@ def write_while_the_head_is_locked(database_url: str, master_key: str, results: 
         started = time.monotonic()
         actor = Actor("test:writer", Channel.API)
         written = _write_events(kinko, actor) + _write_events(kinko, actor)
-        sealed = seal_pending(kinko.engine)
+        sealed = seal_pending(kinko.engine, kinko.seedbox)
         results.put(("done", written, sealed, time.monotonic() - started))
         kinko.close()
     except Exception as error:
@@ -130,12 +131,13 @@ def count_events(engine: Engine, *, sealed: bool | None = None) -> int:
 def test_four_processes_writing_and_sealing_at_once_leave_one_gapless_valid_chain(
     clean_engine: Engine, database_url: str,
 ) -> None:
-    before = verify(clean_engine)
+    key = master_key_value(Keyring.generate())
+    keys = SeedBox(Keyring.from_env_value(key))
+    before = verify(clean_engine, keys)
     assert before.ok and before.unsealed == 0
     processes, rounds = 4, 25
     spawn = multiprocessing.get_context("spawn")
     barrier, results = spawn.Barrier(processes), spawn.Queue()
-    key = master_key_value(Keyring.generate())
     children = [
         spawn.Process(target=write_and_seal, daemon=True,
                       args=(database_url, key, index, rounds, barrier, results))
@@ -158,14 +160,14 @@ def test_four_processes_writing_and_sealing_at_once_leave_one_gapless_valid_chai
     total = count_events(clean_engine)
     assert total == before.sealed + written
     # Whatever the children left (a sealer that found another at work just returned) ...
-    leftover = seal_pending(clean_engine, limit=total + 1)
+    leftover = seal_pending(clean_engine, keys, limit=total + 1)
     # ... every event was sealed exactly once, at one of the positions 1..N, none skipped.
     assert sealed_by_children + leftover == written
     with clean_engine.connect() as connection:
         positions = list(connection.execute(
             select(AuditEventRow.seq).order_by(AuditEventRow.seq)).scalars())
     assert positions == list(range(1, total + 1))
-    report = verify(clean_engine)
+    report = verify(clean_engine, keys)
     assert (report.ok, report.sealed, report.unsealed, report.problems) == (True, total, 0, [])
     assert report.head_seq == total
 
@@ -175,12 +177,13 @@ def test_four_processes_writing_and_sealing_at_once_leave_one_gapless_valid_chai
 def test_writers_record_and_commit_events_while_a_sealer_holds_the_chain_head(
     clean_engine: Engine, database_url: str,
 ) -> None:
-    seal_pending(clean_engine)  # makes sure the head row exists
+    key = master_key_value(Keyring.generate())
+    keys = SeedBox(Keyring.from_env_value(key))
+    seal_pending(clean_engine, keys)  # makes sure the head row exists
     spawn = multiprocessing.get_context("spawn")
     results = spawn.Queue()
     child = spawn.Process(
-        target=write_while_the_head_is_locked, daemon=True,
-        args=(database_url, master_key_value(Keyring.generate()), results))
+        target=write_while_the_head_is_locked, daemon=True, args=(database_url, key, results))
     with clean_engine.connect() as sealer:
         sealer.begin()
         # A sealer in the middle of its transaction: the head row is locked.
@@ -202,35 +205,37 @@ def test_writers_record_and_commit_events_while_a_sealer_holds_the_chain_head(
     assert (written, sealed) == (6, 0)
     assert seconds < WAIT_SECONDS / 2
     assert count_events(clean_engine, sealed=False) == 6
-    assert seal_pending(clean_engine) == 6
-    assert verify(clean_engine).ok
+    assert seal_pending(clean_engine, keys) == 6
+    assert verify(clean_engine, keys).ok
 
 
 @pytest.mark.postgresql_only
 def test_an_event_that_commits_after_a_higher_id_was_sealed_gets_the_next_position(
     clean_engine: Engine,
 ) -> None:
+    keys = SeedBox(Keyring.generate())
     row = {"occurred_at": START, "action": "token:issued", "outcome": "success",
-           "actor": "operator", "channel": "cli"}
+           "actor": "operator", "channel": "cli", "contract_id": None, "serial": None,
+           "reason": None}
     with clean_engine.connect() as slow:
         slow.begin()
-        lower = slow.execute(
-            insert(AuditEventRow).values(**row).returning(AuditEventRow.id)).scalar_one()
+        lower = slow.execute(insert(AuditEventRow).values(**row, **mac_values(keys, row))
+                             .returning(AuditEventRow.id)).scalar_one()
         with clean_engine.begin() as fast:
-            higher = fast.execute(
-                insert(AuditEventRow).values(**row).returning(AuditEventRow.id)).scalar_one()
+            higher = fast.execute(insert(AuditEventRow).values(**row, **mac_values(keys, row))
+                                  .returning(AuditEventRow.id)).scalar_one()
         assert lower < higher
 
         # The sealer sees only committed events: the higher id is sealed first ...
-        assert seal_pending(clean_engine) == 1
+        assert seal_pending(clean_engine, keys) == 1
         slow.commit()
     # ... and the lower one, committed later, simply comes next in the chain.
-    assert seal_pending(clean_engine) == 1
+    assert seal_pending(clean_engine, keys) == 1
     with clean_engine.connect() as connection:
         order = connection.execute(
             select(AuditEventRow.id, AuditEventRow.seq, AuditEventRow.prev_hash)
             .order_by(AuditEventRow.seq)).all()
     assert [(r.id, r.seq) for r in order] == [(higher, 1), (lower, 2)]
     assert order[0].prev_hash == GENESIS_HASH
-    report = verify(clean_engine)
+    report = verify(clean_engine, keys)
     assert (report.ok, report.sealed) == (True, 2)

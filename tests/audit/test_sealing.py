@@ -14,6 +14,7 @@ from kinko.store import audit_chain
 from kinko.store.audit_chain import (
     GENESIS_HASH,
     HASHED_FIELDS,
+    MAC_COLUMNS,
     PositionTaken,
     event_hash,
     seal_pending,
@@ -21,6 +22,7 @@ from kinko.store.audit_chain import (
 )
 from kinko.store.db import make_engine, upgrade
 from kinko.store.rows import AuditChainHeadRow, AuditEventRow
+from kinko.store.seedbox import Keyring, SeedBox
 from tests.audit.conftest import START, EventLog
 from tests.support import Harness
 
@@ -37,7 +39,7 @@ def test_sealing_gives_each_event_the_next_position_in_id_order_and_links_the_ha
 ) -> None:
     ids = log.record(4)
 
-    assert seal_pending(log.engine) == 4
+    assert seal_pending(log.engine, log.keys) == 4
 
     events = log.stored()
     assert [(e.id, e.seq) for e in events] == list(zip(ids, [1, 2, 3, 4], strict=True))
@@ -48,7 +50,7 @@ def test_sealing_gives_each_event_the_next_position_in_id_order_and_links_the_ha
         assert event.hash == event_hash(previous, event.seq, row_fields(log, event.id))
         previous = event.hash
     assert log.head() == (4, previous)
-    report = verify(log.engine, seal=False)
+    report = verify(log.engine, log.keys, seal=False)
     assert (report.ok, report.sealed, report.unsealed, report.problems) == (True, 4, 0, [])
     assert (report.head_seq, report.head_hash) == (4, previous)
 
@@ -57,12 +59,12 @@ def test_sealing_again_seals_only_new_events_and_never_changes_a_sealed_one(
     log: EventLog,
 ) -> None:
     log.record(2)
-    seal_pending(log.engine)
+    seal_pending(log.engine, log.keys)
     before = log.stored()
 
-    assert seal_pending(log.engine) == 0
+    assert seal_pending(log.engine, log.keys) == 0
     log.record(1)
-    assert seal_pending(log.engine) == 1
+    assert seal_pending(log.engine, log.keys) == 1
 
     after = log.stored()
     assert after[:2] == before
@@ -72,17 +74,17 @@ def test_sealing_again_seals_only_new_events_and_never_changes_a_sealed_one(
 def test_sealing_stops_at_the_limit_and_the_next_call_goes_on_from_there(log: EventLog) -> None:
     log.record(5)
 
-    assert [seal_pending(log.engine, limit=2) for _ in range(4)] == [2, 2, 1, 0]
+    assert [seal_pending(log.engine, log.keys, limit=2) for _ in range(4)] == [2, 2, 1, 0]
     assert [e.seq for e in log.stored()] == [1, 2, 3, 4, 5]
-    assert verify(log.engine, seal=False).ok
+    assert verify(log.engine, log.keys, seal=False).ok
 
 
 def test_verify_first_seals_the_events_recorded_since_the_last_sealing(log: EventLog) -> None:
     log.record(3)
-    unsealed = verify(log.engine, seal=False)
+    unsealed = verify(log.engine, log.keys, seal=False)
     assert (unsealed.ok, unsealed.sealed, unsealed.unsealed) == (True, 0, 3)
 
-    report = verify(log.engine)
+    report = verify(log.engine, log.keys)
 
     assert (report.ok, report.sealed, report.unsealed, report.problems) == (True, 3, 0, [])
     assert [e.seq for e in log.stored()] == [1, 2, 3]
@@ -94,13 +96,13 @@ def test_events_written_by_the_real_services_are_sealed_into_a_valid_chain(
     customer = harness.customer()
     issued = harness.enroll(customer)
     transactions.authorize(harness.ctx, customer.id, purpose="振込", code=harness.code(issued))
-    report = verify(harness.kinko.engine)
+    report = verify(harness.kinko.engine, harness.kinko.seedbox)
     assert report.ok, report.problems
     assert report.sealed >= 5 and report.unsealed == 0
 
 
 def test_an_empty_log_is_a_valid_empty_chain(clean_engine: Engine) -> None:
-    report = verify(clean_engine)
+    report = verify(clean_engine, SeedBox(Keyring.generate()))
     assert (report.ok, report.sealed, report.unsealed, report.problems) == (True, 0, 0, [])
     assert (report.head_seq, report.head_hash) == (0, GENESIS_HASH)
 
@@ -111,7 +113,7 @@ def test_an_emptied_database_starts_its_chain_again_at_the_genesis_hash(log: Eve
     assert log.head() is None
     log.record(1)
 
-    assert seal_pending(log.engine) == 1
+    assert seal_pending(log.engine, log.keys) == 1
 
     assert log.stored()[0].seq == 1 and log.stored()[0].prev_hash == GENESIS_HASH
     assert log.head() == (1, log.stored()[0].hash)
@@ -121,7 +123,7 @@ def test_a_sealer_with_a_stale_head_can_neither_reuse_a_position_nor_reseal_an_e
     log: EventLog,
 ) -> None:
     log.record(2)
-    seal_pending(log.engine)
+    seal_pending(log.engine, log.keys)
     sealed = log.stored()
     # As if a second sealer had read the head before the first one moved it on.
     with log.engine.begin() as connection:
@@ -129,7 +131,7 @@ def test_a_sealer_with_a_stale_head_can_neither_reuse_a_position_nor_reseal_an_e
     log.record(1)
 
     with pytest.raises(PositionTaken):
-        seal_pending(log.engine)
+        seal_pending(log.engine, log.keys)
 
     assert log.stored()[:2] == sealed
     assert log.stored()[2].seq is None  # the failed batch was rolled back as a whole
@@ -137,7 +139,8 @@ def test_a_sealer_with_a_stale_head_can_neither_reuse_a_position_nor_reseal_an_e
 
 def test_the_hash_covers_every_stored_field_of_an_event() -> None:
     chain_columns = {"seq", "prev_hash", "hash"}
-    assert set(HASHED_FIELDS) == {c.name for c in AuditEventRow.__table__.columns} - chain_columns
+    assert set(HASHED_FIELDS) | set(MAC_COLUMNS) == (
+        {c.name for c in AuditEventRow.__table__.columns} - chain_columns)
 
 
 def test_the_chain_encoding_is_stable_as_documented() -> None:
@@ -173,9 +176,9 @@ def test_events_stored_before_the_chain_existed_are_sealed_after_the_upgrade(
             connection.execute(insert(AuditEventRow).values(
                 occurred_at=START, action="token:issued", outcome="success",
                 actor="operator", channel="cli", serial=f"00000000000{n}"))
-    upgrade(engine, "0005")
+    upgrade(engine)
 
-    report = verify(engine)
+    report = verify(engine, SeedBox(Keyring.generate()))
 
-    assert (report.ok, report.sealed, report.unsealed) == (True, 3, 0)
+    assert (report.ok, report.sealed, report.unsealed, report.legacy) == (True, 3, 0, 3)
     engine.dispose()

@@ -83,7 +83,7 @@ def test_the_search_pages_back_in_time_with_before_id(log: EventLog) -> None:
 
 def test_search_results_carry_their_chain_position_once_sealed(log: EventLog) -> None:
     fill(log)
-    audit_chain.seal_pending(log.engine)
+    audit_chain.seal_pending(log.engine, log.keys)
 
     newest = audit_chain.search(log.engine, limit=1)[0]
 
@@ -95,7 +95,7 @@ def test_the_csv_export_has_a_header_and_every_matching_event_oldest_first(
     log: EventLog,
 ) -> None:
     ids = fill(log)
-    audit_chain.seal_pending(log.engine, limit=3)  # some sealed, some not yet
+    audit_chain.seal_pending(log.engine, log.keys, limit=3)  # some sealed, some not yet
     out = io.StringIO(newline="")
 
     written = export_csv(log.engine, {"contract_id": "1000000001"}, out)
@@ -103,7 +103,8 @@ def test_the_csv_export_has_a_header_and_every_matching_event_oldest_first(
     rows = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
     assert written == 4
     assert rows[0] == ["id", "seq", "occurred_at", "action", "outcome", "actor", "channel",
-                       "contract_id", "serial", "reason", "prev_hash", "hash"]
+                       "contract_id", "serial", "reason", "prev_hash", "hash",
+                       "mac_key_id", "mac_nonce", "mac"]
     assert [int(row[0]) for row in rows[1:]] == [
         ids["bound"], ids["checked"], ids["suspended"], ids["revoked"]]
     bound, revoked = rows[1], rows[4]
@@ -111,6 +112,9 @@ def test_the_csv_export_has_a_header_and_every_matching_event_oldest_first(
                            "customer:1000000001", "web", "1000000001", "111111111111", ""]
     assert bound[11] == log.at(2).hash
     assert revoked[1] == revoked[10] == revoked[11] == ""  # not sealed yet
+    # The MAC is there from the start, so an exported chain can be re-hashed outside.
+    assert bound[12] == revoked[12] == log.keys.current_key_id
+    assert len(revoked[13]) == 32 and len(revoked[14]) == 64
 
 
 def test_the_csv_export_is_read_in_batches_without_losing_or_repeating_an_event(

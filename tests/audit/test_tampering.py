@@ -29,7 +29,7 @@ EDITS: dict[str, Any] = {
 
 
 def problems(log: EventLog, **options: Any) -> list[str]:
-    report = verify(log.engine, **options)
+    report = verify(log.engine, log.keys, **options)
     assert report.ok is (not report.problems)
     return report.problems
 
@@ -87,8 +87,9 @@ def test_an_edit_whose_hash_was_recomputed_is_caught_where_the_chain_no_longer_f
     log.tamper(3, actor="staff:mallory", hash=event_hash(edited.prev_hash, 3, row))
 
     assert problems(log) == [
+        f"event {edited.id} (seq 3): MAC mismatch — edited, and the chain rewritten to match",
         f"event {next_one.id} (seq 4) follows the wrong predecessor — reordered, "
-        f"or event {edited.id} (seq 3) was rewritten"
+        f"or event {edited.id} (seq 3) was rewritten",
     ]
 
 
@@ -137,8 +138,8 @@ def test_deleting_the_head_is_reported_and_the_sealer_refuses_to_start_a_new_cha
     log.record(1)
 
     with pytest.raises(ChainHeadMissing):
-        seal_pending(log.engine)
-    report = verify(log.engine)
+        seal_pending(log.engine, log.keys)
+    report = verify(log.engine, log.keys)
     assert report.problems == [
         "sealing stopped: the audit chain head is missing but events are sealed",
         "the chain head is missing but 5 events are sealed — deleted",
@@ -235,7 +236,7 @@ def test_an_event_written_past_the_head_is_reported_as_not_placed_by_the_sealer(
     # The sealer cannot place new events after it, and says why.
     log.record(1)
     with pytest.raises(PositionTaken):
-        seal_pending(log.engine)
+        seal_pending(log.engine, log.keys)
     assert problems(log) == [
         "sealing stopped: the next chain position is already taken by an event the sealer "
         "did not place",
@@ -268,29 +269,33 @@ def test_rewriting_the_head_hash_is_reported(five_sealed: EventLog) -> None:
     ]
 
 
-def test_unsealing_an_event_so_that_it_is_sealed_again_leaves_its_old_position_empty(
+def test_unsealing_and_editing_an_event_leaves_its_position_empty_and_it_is_not_resealed(
     five_sealed: EventLog,
 ) -> None:
     log = five_sealed
     victim = log.at(3)
     log.tamper(3, seq=None, prev_hash=None, hash=None, actor="staff:mallory")
 
-    assert problems(log) == ["seq 3 missing — deleted"]
-    assert [e.seq for e in log.stored() if e.id == victim.id] == [6]
+    assert problems(log) == [
+        "seq 3 missing — deleted",
+        f"event {victim.id} (unsealed): its MAC does not match — edited or forged before "
+        "sealing; left out of the chain",
+    ]
+    assert [e.seq for e in log.stored() if e.id == victim.id] == [None]
 
 
 def test_problems_are_found_and_named_across_the_batches_of_a_long_chain(log: EventLog) -> None:
     for n in range(23):
         log.record(actor=Actor(f"staff:s{n}", Channel.CONSOLE))
-    seal_pending(log.engine, limit=10)
-    seal_pending(log.engine, limit=10)
-    seal_pending(log.engine, limit=10)
+    seal_pending(log.engine, log.keys, limit=10)
+    seal_pending(log.engine, log.keys, limit=10)
+    seal_pending(log.engine, log.keys, limit=10)
     edited = log.at(7)
     log.tamper(7, reason="その他")
     log.delete(14)
     log.delete(23)
 
-    report = verify(log.engine, batch=5)
+    report = verify(log.engine, log.keys, batch=5)
 
     assert report.problems == [
         f"event {edited.id} (seq 7): hash mismatch — edited",
@@ -305,7 +310,7 @@ def test_a_flood_of_problems_is_cut_short_but_still_counted(five_sealed: EventLo
     for seq in range(1, 6):
         log.tamper(seq, reason="x")
 
-    report = verify(log.engine, max_problems=2)
+    report = verify(log.engine, log.keys, max_problems=2)
 
     assert report.problems[2:] == ["... and 3 more problems"]
     assert len(report.problems) == 3 and not report.ok

@@ -52,8 +52,8 @@ def test_a_restored_dump_serves_the_same_tokens_with_the_key_file_kept_apart(
                              hasher=Argon2Hasher.fast_for_tests(), clock=clock), clock)
         customer = live.customer()
         issued = live.enroll(customer)
-        audit_chain.seal_all(engine)
-        head = audit_chain.verify(engine)
+        audit_chain.seal_all(engine, live.kinko.seedbox)
+        head = audit_chain.verify(engine, live.kinko.seedbox)
         assert head.ok and head.head_seq > 0
         _run("pg_dump", "--format=custom", f"--file={dump}", _libpq(live_url))
         live.kinko.close()
@@ -66,7 +66,7 @@ def test_a_restored_dump_serves_the_same_tokens_with_the_key_file_kept_apart(
         without_key = build(Settings(_env_file=None, database_url=restored_url),
                             engine=restored.engine, seedbox=SeedBox(Keyring.generate()))
         try:
-            report = audit_chain.verify(restored.engine)
+            report = audit_chain.verify(restored.engine, restored.seedbox)
             assert report.ok, report.problems
             assert (report.head_seq, report.head_hash) == (head.head_seq, head.head_hash)
             assert TestClient(create_app(restored)).get("/readyz").status_code == 200

@@ -150,7 +150,7 @@ def test_the_metrics_page_reports_tokens_notices_and_unsealed_events_from_the_da
     assert gauge("kinko_verifications_total", outcome="wrong_code") == 4
     assert gauge("kinko_token_locks_total") == 1
 
-    audit_chain.seal_all(clean_engine)
+    audit_chain.seal_all(clean_engine, h.kinko.seedbox)
     assert _scrape(client)[("kinko_audit_events_unsealed", ())] == 0
     with clean_engine.connect() as connection:
         sessions = connection.execute(select(func.count()).select_from(WebSessionRow))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hmac
 import json
 import os
 import stat
@@ -378,8 +379,9 @@ def test_without_keys_refuses_to_drop_the_current_key() -> None:
 def test_without_keys_drops_retired_keys_and_refuses_unknown_ids() -> None:
     old = Keyring.generate()
     rotated = old.with_new_key()
-    assert rotated.without_keys([old.current_id]) == Keyring.from_key(
-        rotated.keys[rotated.current_id]
+    assert rotated.without_keys([old.current_id]) == Keyring(
+        keys={rotated.current_id: rotated.keys[rotated.current_id]},
+        current_id=rotated.current_id, pruned_ids=frozenset({old.current_id}),
     )
     with pytest.raises(KeyringError, match="no such keys"):
         rotated.without_keys(["0123456789abcdef"])
@@ -508,3 +510,55 @@ def test_a_box_without_its_key_file_knows_only_the_keys_it_was_given() -> None:
     box = SeedBox(keyring)
     assert box.knows(keyring.current_id)
     assert not box.knows(key_id_for(_key(2)))
+
+
+# --- the audit events' MAC keys -------------------------------------------------------------
+
+
+def test_the_audit_mac_key_is_derived_with_hkdf_and_is_not_the_seed_key() -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    from kinko.store.seedbox import AUDIT_MAC_INFO
+
+    keyring = Keyring.from_key(_key(1))
+    box = SeedBox(keyring)
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=AUDIT_MAC_INFO).derive(_key(1))
+    key_id, tag = box.audit_mac(b"event")
+    assert key_id == keyring.current_id
+    assert tag == hmac.digest(derived, b"event", "sha256")
+    assert tag != hmac.digest(_key(1), b"event", "sha256")
+    assert box.check_audit_mac(key_id, b"event", tag) is True
+    assert box.check_audit_mac(key_id, b"event!", tag) is False
+    assert box.check_audit_mac("0123456789abcdef", b"event", tag) is None
+
+
+def test_a_pruned_key_is_remembered_in_the_key_file_and_old_files_load_without_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "master.key"
+    old = Keyring.generate()
+    rotated = old.with_new_key()
+    rotated.without_keys([old.current_id]).save(path)
+
+    loaded = Keyring.load(path)
+    assert loaded.pruned_ids == {old.current_id}
+    assert loaded.with_new_key().pruned_ids == {old.current_id}
+    box = SeedBox(loaded, key_file=path)
+    assert box.audit_key_pruned(old.current_id) and not box.audit_key_pruned("0" * 16)
+
+    document = json.loads(path.read_text())
+    del document["pruned"]
+    path.write_text(json.dumps(document))
+    assert Keyring.load(path).pruned_ids == frozenset()
+
+
+def test_a_box_macs_under_the_key_another_process_made_current(tmp_path: Path) -> None:
+    path = tmp_path / "master.key"
+    keyring, _ = Keyring.load_or_create(path)
+    box = SeedBox(keyring, key_file=path)
+    assert box.audit_mac(b"x")[0] == keyring.current_id
+    rotated = keyring.with_new_key()
+    rotated.save(path)
+    assert box.audit_mac(b"x")[0] == rotated.current_id

@@ -227,7 +227,7 @@ def test_the_audit_page_filters_exports_and_checks_the_chain(
     assert len(rows) > 3 and any("token:suspended" in row for row in rows)
     checked = operator.browser.get("/console/audit?verify=1")
     assert "改ざんは検出されませんでした。" in text_of(checked)
-    assert audit_chain.verify(h.kinko.engine).ok
+    assert audit_chain.verify(h.kinko.engine, h.kinko.seedbox).ok
 
 
 def test_the_console_session_has_its_own_idle_timeout(operator: Staff) -> None:

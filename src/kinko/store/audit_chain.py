@@ -1,20 +1,51 @@
-"""The tamper-evident audit trail: seal events into a SHA-256 chain, verify, search, export.
+"""The tamper-evident audit trail: MAC events as they are written, seal them into a SHA-256
+chain, verify, search, export.
 
-Services only ever INSERT events (``SqlAuditLog.record``), with no hash, in their own unit of
-work: an OTP check never waits for the chain. A *sealer* (``seal_pending``) later gives each
-unsealed event, in id order, the next chain position ``seq`` (1, 2, 3, ...), the previous
-event's hash as ``prev_hash``, and its own ``hash``; it advances the one-row
-``audit_chain_head`` (``last_seq``, ``last_hash``) in the same transaction. Only sealers touch
-the head row: on PostgreSQL a sealer takes it with ``SELECT ... FOR UPDATE SKIP LOCKED`` and
-simply returns 0 if another sealer is at work (whatever it leaves is sealed by the next call);
-SQLite serialises writers anyway. ``seq``, not ``id``, is the chain order: on PostgreSQL a
-lower id can commit after a higher one has been sealed, and then simply gets a later ``seq``.
+Writing. Services only ever INSERT events (``SqlAuditLog.record``, and on PostgreSQL the
+verification shortcut's one statement that spends the step and inserts its event), in their
+own unit of work: an OTP check never waits for the chain. Each INSERT carries the writer's
+MAC of the event, computed in Python just before the statement and bound like any value::
+
+    mac = HMAC-SHA256( K(mac_key_id), mac_encoding(mac_nonce, event) )        (hex, lowercase)
+    K(id) = HKDF-SHA256( ikm = the seed keyring's key ``id``, salt = none,
+                         info = b"kinko audit mac v1", length = 32 )
+
+``mac_key_id`` is the keyring's current key when the event is written (so ``kinko keys
+rotate`` simply moves new events to the new key), ``mac_nonce`` 16 random bytes in hex.
+``mac_encoding`` is the JSON document described below for the chain, holding ``"v": 1``,
+``"mac_nonce"`` and every field of ``MAC_FIELDS``: every stored field but ``id`` (the
+database assigns it during the INSERT) and the chain's own columns. The key never reaches
+the database, so whoever can write to it can no longer edit an event (any field, or its
+MAC) between the INSERT and the sealing without that showing: there is no unsealed window.
+
+Why a MAC at write time rather than chaining on insert: chaining needs the previous hash,
+i.e. one lock on the chain head held by every writer until it commits — every verification
+in the bank would queue on it. A MAC needs no shared state and no extra round trip: it costs
+each writer one JSON encoding and one HMAC (about 30 microseconds of CPU on a loaded 2-core
+test machine, most of it the encoding), and the sealer as much again to check it.
+
+Sealing. A *sealer* (``seal_pending``) takes the unsealed events in id order and first
+checks each one's MAC (``check_mac``). An event it cannot vouch for is *not* sealed: a MAC
+that does not match (edited or forged), a MAC under a key the keyring never held, a pruned
+key, or no MAC at all once MACs began (below). It stays unsealed where it is, is logged, and
+``verify`` names it every time; the sealer goes on with the events behind it. (Stopping the
+chain there instead would let anyone with write access halt the sealing of every later
+event; leaving the row in place keeps the evidence.) A vouched-for event gets the next chain
+position ``seq`` (1, 2, 3, ...), the previous event's hash as ``prev_hash``, and its own
+``hash``; the one-row ``audit_chain_head`` (``last_seq``, ``last_hash``) advances in the same
+transaction. Only sealers touch the head row: on PostgreSQL a sealer takes it with ``SELECT
+... FOR UPDATE SKIP LOCKED`` and simply returns 0 if another sealer is at work (whatever it
+leaves is sealed by the next call); SQLite serialises writers anyway. ``seq``, not ``id``,
+is the chain order: on PostgreSQL a lower id can commit after a higher one has been sealed,
+and then simply gets a later ``seq``. The server seals every couple of seconds and each
+``kinko`` CLI command seals what it wrote before it exits.
 
 Guards: the sealer's UPDATE is ``WHERE id = :id AND seq IS NULL`` and the batch is rolled
 back unless every row matched, so a sealed event is never sealed again; ``seq`` is UNIQUE;
-a CHECK keeps ``seq``/``prev_hash``/``hash`` all NULL or all set. Nothing else updates or
-deletes an event. (Operators should also grant the application role no DELETE and UPDATE
-only on those three columns; that is a database privilege, outside the migrations.)
+CHECKs keep ``seq``/``prev_hash``/``hash`` all NULL or all set, and the three MAC columns
+too. Nothing else updates or deletes an event. (Operators should also grant the application
+role no DELETE and UPDATE only on the three chain columns; that is a database privilege,
+outside the migrations.)
 
 The hash of the event at position ``seq``::
 
@@ -22,12 +53,15 @@ The hash of the event at position ``seq``::
 
 ``prev_hash`` of ``seq`` 1 is ``GENESIS_HASH`` (32 zero bytes). ``canonical_encoding`` is the
 UTF-8 (in fact pure ASCII) bytes of one JSON object (RFC 8259) holding ``"v": 1``, ``"seq"``,
-``"id"`` and every stored field of the event, written with keys sorted, no whitespace
-(separators ``,`` and ``:``), every non-ASCII character escaped as ``\\uxxxx`` (lowercase
-hex, UTF-16 surrogate pairs beyond the BMP), integers as decimal numbers, a missing value as
-``null`` and ``occurred_at`` in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (always six digits of
-microseconds). This is exactly ``json.dumps(doc, sort_keys=True, separators=(",", ":"),
-ensure_ascii=True)``. For example the event id 7 at seq 3::
+``"id"`` and every stored field of the event (``HASHED_FIELDS``), written with keys sorted,
+no whitespace (separators ``,`` and ``:``), every non-ASCII character escaped as ``\\uxxxx``
+(lowercase hex, UTF-16 surrogate pairs beyond the BMP), integers as decimal numbers, a
+missing value as ``null`` and ``occurred_at`` in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``
+(always six digits of microseconds). This is exactly ``json.dumps(doc, sort_keys=True,
+separators=(",", ":"), ensure_ascii=True)``. An event with a MAC is encoded with ``"v": 2``
+and its three MAC columns as well, so that once sealed its MAC can be neither removed nor
+replaced without breaking its hash. For example the event id 7 (written before MACs) at seq
+3::
 
     {"action":"token:suspended","actor":"staff:yamada","channel":"console",
      "contract_id":"1000000001","id":7,"occurred_at":"2026-04-01T09:00:00.000000Z",
@@ -36,24 +70,42 @@ ensure_ascii=True)``. For example the event id 7 at seq 3::
 (one line, no spaces); after ``prev_hash = GENESIS_HASH`` its hash is
 ``2a005d5f36f7a34e24a4e44bc1960548d7378e013b645b07941142bba6008df0``.
 
-``verify`` walks the chain by ``seq`` in batches, recomputes every hash and names each event
-that was edited, deleted or moved. ``ChainReport.head_hash`` is worth writing down outside
-the database (an operations log, a ticket): a chain that was cut short *and* had its head
-rewritten to match, or rewritten from some event to the end, can only be caught against such
-an anchor, since SHA-256 has no key.
+Events written before MACs (migration 0010) have none. The chain is therefore a prefix of
+such events followed by events with MACs, and the sealer keeps it so: a MAC-less event is
+sealed only while no event with a MAC has been sealed or met before it in id order
+(``_macs_began``: whether the last sealed event has a MAC, one primary-key read). Any later
+MAC-less event is named as not written by kinko (raw SQL, or a server of an older version
+still running after the upgrade). ``ChainReport.legacy`` counts the sealed MAC-less events.
+
+``verify`` walks the chain by ``seq`` in batches, recomputes every hash, checks every MAC
+whose key is still held, and names each event that was edited, deleted, moved or copied
+(two events with one MAC: the random nonce makes that impossible but for a copy of a row,
+which its MAC still fits since it cannot cover the id), then names every unsealed event the
+sealer would refuse. The MAC also closes the chain's keyless gap for edits: SHA-256 has no
+key, so whoever rewrites an event *and* every hash after it and the head gets a chain that
+fits — but not the event's MAC. What remains keyless: events written before MACs, and
+sealed events whose key ``kinko keys prune`` dropped (``ChainReport.mac_unchecked``; the key
+file remembers pruned ids, so a MAC naming an id the keyring never held is a forgery, not an
+"unchecked" one); and a MAC cannot show that an unsealed event was deleted, nor that the end
+of the chain was cut. ``ChainReport.head_hash`` is worth writing down outside the database
+(an operations log, a ticket) for those. ``kinko keys prune`` seals what is pending first and
+never drops a key that an unsealed event's MAC names.
 """
 
 from __future__ import annotations
 
 import csv
+import enum
 import hashlib
 import json
+import logging
 import re
+import secrets
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from sqlalchemy import Connection, Engine, Select, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -63,15 +115,29 @@ from sqlalchemy.exc import IntegrityError
 from kinko.domain.events import Action, AuditEvent, Channel, Outcome
 from kinko.store.rows import AuditChainHeadRow, AuditEventRow
 
-GENESIS_HASH = "0" * 64
-ENCODING_VERSION = 1
+log = logging.getLogger(__name__)
 
-#: The stored fields an event's hash covers, besides its ``seq``. A test checks that this is
-#: every column of ``audit_events`` except the chain's own ``seq``, ``prev_hash`` and ``hash``.
+GENESIS_HASH = "0" * 64
+#: ``v`` of the chain encoding of an event written before MACs (no MAC columns).
+ENCODING_VERSION = 1
+#: ``v`` of the chain encoding of an event that carries a MAC (the MAC columns included).
+MAC_ENCODING_VERSION = 2
+#: ``v`` of the document an event's MAC is computed over.
+MAC_VERSION = 1
+
+#: The stored fields every event's hash covers, besides its ``seq``.
 HASHED_FIELDS = (
     "id", "occurred_at", "action", "outcome", "actor", "channel", "contract_id", "serial",
     "reason",
 )
+#: The writer's MAC of the event; the hash of an event that has one covers these too. A test
+#: checks that ``HASHED_FIELDS`` and these are every column of ``audit_events`` except the
+#: chain's own ``seq``, ``prev_hash`` and ``hash``.
+MAC_COLUMNS = ("mac_key_id", "mac_nonce", "mac")
+#: The fields the MAC covers besides its nonce: all of ``HASHED_FIELDS`` but ``id``, which the
+#: database assigns during the INSERT and so cannot be known when the MAC is made.
+MAC_FIELDS = tuple(name for name in HASHED_FIELDS if name != "id")
+MAC_NONCE_BYTES = 16
 
 _HEAD_ID = 1
 _HEX_HASH = re.compile(r"[0-9a-f]{64}")
@@ -80,7 +146,10 @@ _EVENT_COLUMNS = (
     AuditEventRow.actor, AuditEventRow.channel, AuditEventRow.contract_id,
     AuditEventRow.serial, AuditEventRow.reason,
     AuditEventRow.seq, AuditEventRow.prev_hash, AuditEventRow.hash,
+    AuditEventRow.mac_key_id, AuditEventRow.mac_nonce, AuditEventRow.mac,
 )
+_HEX_MAC = _HEX_HASH
+_HEX_NONCE = re.compile(r"[0-9a-f]{32}")
 
 
 class AuditChainError(RuntimeError):
@@ -95,17 +164,92 @@ class PositionTaken(AuditChainError):
     """The next position is held by an event the sealer did not place. ``verify`` says so too."""
 
 
+class MacKeys(Protocol):
+    """The keys of the events' MACs: ``kinko.store.seedbox.SeedBox`` (which derives them from
+    the seed keyring). The key bytes stay inside; only key ids and tags come out."""
+
+    def audit_mac(self, message: bytes) -> tuple[str, bytes]:
+        """(key id, HMAC-SHA256 tag) of ``message`` under the current key."""
+        ...
+
+    def check_audit_mac(self, key_id: str, message: bytes, tag: bytes) -> bool | None:
+        """Whether ``tag`` is right for ``message`` under ``key_id``; None for a key not held."""
+        ...
+
+    def audit_key_pruned(self, key_id: str) -> bool:
+        """Whether ``key_id`` was held once and pruned (``kinko keys prune``)."""
+        ...
+
+
 # --- the hash ------------------------------------------------------------------------------
 
 
 def canonical_encoding(seq: int, event: Mapping[Any, Any]) -> bytes:
     """The bytes hashed for the event at chain position ``seq`` (see the module docstring).
 
-    ``event`` maps every name of ``HASHED_FIELDS`` to the stored value (a row's mapping).
+    ``event`` maps every name of ``HASHED_FIELDS`` to the stored value (a row's mapping), and
+    those of ``MAC_COLUMNS`` too if it has a MAC: then the encoding is version 2 and covers
+    them, so that a sealed event's MAC can be neither removed nor replaced unnoticed.
     """
-    document: dict[str, object] = {"v": ENCODING_VERSION, "seq": seq}
-    for name in HASHED_FIELDS:
+    with_mac = any(event.get(name) is not None for name in MAC_COLUMNS)
+    document: dict[str, object] = {
+        "v": MAC_ENCODING_VERSION if with_mac else ENCODING_VERSION, "seq": seq}
+    for name in HASHED_FIELDS + (MAC_COLUMNS if with_mac else ()):
         document[name] = _json_value(event[name])
+    return _json_bytes(document)
+
+
+def mac_encoding(nonce: str, event: Mapping[Any, Any]) -> bytes:
+    """The bytes an event's MAC is computed over: ``"v": 1``, ``"mac_nonce"`` and every
+    field of ``MAC_FIELDS``, encoded like the chain's documents (see the module docstring)."""
+    document: dict[str, object] = {"v": MAC_VERSION, "mac_nonce": nonce}
+    for name in MAC_FIELDS:
+        document[name] = _json_value(event[name])
+    return _json_bytes(document)
+
+
+def mac_values(keys: MacKeys, event: Mapping[str, Any]) -> dict[str, str]:
+    """The MAC columns for a new event whose stored fields (``MAC_FIELDS``) are ``event``:
+    a fresh random nonce, the current key's id and the HMAC. The writer binds them in the
+    same INSERT as the event, so no row of an event exists without its MAC."""
+    nonce = secrets.token_hex(MAC_NONCE_BYTES)
+    key_id, tag = keys.audit_mac(mac_encoding(nonce, event))
+    return {"mac_key_id": key_id, "mac_nonce": nonce, "mac": tag.hex()}
+
+
+class MacCheck(enum.Enum):
+    """What an event's MAC says about it."""
+
+    VALID = "valid"
+    #: The MAC does not match the stored fields: edited, or forged without the key.
+    INVALID = "invalid"
+    #: The key the MAC names was pruned from the keyring: the MAC can no longer be checked.
+    PRUNED_KEY = "pruned key"
+    #: The key the MAC names was never in the keyring: forged, or a key file from elsewhere.
+    UNKNOWN_KEY = "unknown key"
+    #: No MAC at all: written before MACs existed, or inserted by someone without the key.
+    MISSING = "missing"
+
+
+def check_mac(keys: MacKeys, event: Mapping[Any, Any]) -> MacCheck:
+    """Check the MAC columns of a stored event (a row's mapping) against its fields."""
+    key_id, nonce, mac = (event.get(name) for name in MAC_COLUMNS)
+    if key_id is None and nonce is None and mac is None:
+        return MacCheck.MISSING
+    if not (isinstance(key_id, str) and isinstance(nonce, str) and isinstance(mac, str)
+            and _HEX_NONCE.fullmatch(nonce) and _HEX_MAC.fullmatch(mac)):
+        return MacCheck.INVALID
+    try:
+        message = mac_encoding(nonce, event)
+    except (TypeError, ValueError):
+        return MacCheck.INVALID
+    valid = keys.check_audit_mac(key_id, message, bytes.fromhex(mac))
+    if valid is None:
+        return MacCheck.PRUNED_KEY if keys.audit_key_pruned(key_id) else MacCheck.UNKNOWN_KEY
+    return MacCheck.VALID if valid else MacCheck.INVALID
+
+
+def _json_bytes(document: Mapping[str, object]) -> bytes:
     return json.dumps(
         document, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
     ).encode("ascii")
@@ -134,24 +278,37 @@ def _json_value(value: object) -> object:
 # --- sealing -------------------------------------------------------------------------------
 
 
-def seal_pending(engine: Engine, *, limit: int = 1000, wait: bool = False) -> int:
+def seal_pending(engine: Engine, keys: MacKeys, *, limit: int = 1000, wait: bool = False) -> int:
     """Seal up to ``limit`` committed, unsealed events in id order; how many were sealed.
 
-    Returns 0 at once, without waiting, when another sealer holds the chain head (PostgreSQL),
-    unless ``wait`` is true. Cheap when there is nothing to do: call it after every unit of
-    work that recorded events (after its commit: on SQLite, never from inside an open
-    transaction on the same database), and from a periodic background job that catches the
-    events a busy sealer left behind. Raises an ``AuditChainError`` (nothing sealed) when
+    Each event's MAC is checked first (``keys``: the seed box): an event whose MAC fails,
+    names an unknown key, or is missing after MACs began is *not* sealed — it stays where it
+    is, unsealed, is logged, and is named by every ``verify``; the events after it are sealed
+    as usual. Returns 0 at once, without waiting, when another sealer holds the chain head
+    (PostgreSQL), unless ``wait`` is true. Cheap when there is nothing to do: call it after
+    every unit of work that recorded events (after its commit: on SQLite, never from inside an
+    open transaction on the same database), and from a periodic background job that catches
+    the events a busy sealer left behind. Raises an ``AuditChainError`` (nothing sealed) when
     the stored chain is damaged so that it cannot be extended; callers on a request path
     should log that, not fail the request, and ``verify`` reports the damage.
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
-    try:
-        return _seal(engine, limit=limit, wait=wait)
-    except IntegrityError as error:
-        raise PositionTaken("the next chain position is already taken by an event the "
-                            "sealer did not place") from error
+    sealed = 0
+    after: int | None = None
+    while True:
+        remaining = limit - sealed
+        try:
+            batch = _seal(engine, keys, limit=remaining, wait=wait, after=after)
+        except IntegrityError as error:
+            raise PositionTaken("the next chain position is already taken by an event the "
+                                "sealer did not place") from error
+        sealed += batch.sealed
+        if not batch.refused or batch.looked < remaining:
+            return sealed
+        # A full batch with refused events in it: go on behind it in the same call, so that
+        # refused rows at the front of the queue never hold up the honest events behind.
+        after = batch.last_id
 
 
 _SEAL = (
@@ -162,18 +319,51 @@ _SEAL = (
 )
 
 
-def _seal(engine: Engine, *, limit: int, wait: bool) -> int:
+@dataclass(frozen=True)
+class _Batch:
+    sealed: int
+    looked: int
+    refused: int
+    last_id: int | None
+
+
+#: Events already logged as refused by this process, so the background sealer does not
+#: repeat the warning every pass (``verify`` names them every time).
+_REPORTED: OrderedDict[tuple[int, MacCheck], None] = OrderedDict()
+
+
+def _refused(event_id: int, check: MacCheck) -> None:
+    if (event_id, check) in _REPORTED:
+        return
+    _REPORTED[(event_id, check)] = None
+    while len(_REPORTED) > 10_000:
+        _REPORTED.popitem(last=False)
+    log.warning("audit event %d left unsealed: %s", event_id, _REFUSAL[check])
+
+
+def _seal(engine: Engine, keys: MacKeys, *, limit: int, wait: bool, after: int | None) -> _Batch:
     with engine.connect() as connection, connection.begin():
         head = _lock_head(connection, wait=wait)
         if head is None:
-            return 0
+            return _Batch(0, 0, 0, None)
         last_seq, last_hash = head
-        pending = connection.execute(
-            select(*_EVENT_COLUMNS).where(AuditEventRow.seq.is_(None))
-            .order_by(AuditEventRow.id).limit(limit)
-        ).all()
+        macs_began = _macs_began(connection, last_seq)
+        query = (select(*_EVENT_COLUMNS).where(AuditEventRow.seq.is_(None))
+                 .order_by(AuditEventRow.id).limit(limit))
+        if after is not None:
+            query = query.where(AuditEventRow.id > after)
+        pending = connection.execute(query).all()
         seals = []
+        refused = 0
         for row in pending:
+            check = check_mac(keys, row._mapping)
+            if check is MacCheck.VALID:
+                macs_began = True
+            elif check is not MacCheck.MISSING or macs_began:
+                # Not vouched for: leave it out of the chain rather than seal a forgery.
+                refused += 1
+                _refused(int(row.id), check)
+                continue
             seq = last_seq + 1
             digest = event_hash(last_hash, seq, row._mapping)
             seals.append({"event_id": row.id, "new_seq": seq, "new_prev_hash": last_hash,
@@ -188,22 +378,43 @@ def _seal(engine: Engine, *, limit: int, wait: bool) -> int:
                 # rolls this whole batch back.
                 raise AuditChainError("an event of this batch was sealed behind the chain "
                                       "head's back")
-        if pending:
             connection.execute(
                 update(AuditChainHeadRow).where(AuditChainHeadRow.id == _HEAD_ID)
                 .values(last_seq=last_seq, last_hash=last_hash)
             )
-        return len(pending)
+        return _Batch(len(seals), len(pending), refused,
+                      int(pending[-1].id) if pending else None)
 
 
-def seal_all(engine: Engine, *, batch: int = 1000) -> int:
-    """Seal every event committed so far, waiting for any sealer at work; how many."""
+def _macs_began(connection: Connection, last_seq: int) -> bool:
+    """Whether the chain already holds an event with a MAC. The sealer never seals a MAC-less
+    event after one with a MAC, so the last sealed event tells: one primary-key read."""
+    if last_seq == 0:
+        return False
+    mac = connection.execute(
+        select(AuditEventRow.mac).where(AuditEventRow.seq == last_seq)).first()
+    return mac is not None and mac.mac is not None
+
+
+def seal_all(engine: Engine, keys: MacKeys, *, batch: int = 1000) -> int:
+    """Seal every event committed so far, waiting for any sealer at work; how many.
+
+    Refused events (see ``seal_pending``) stay unsealed; they do not stop the rest."""
     total = 0
     while True:
-        count = seal_pending(engine, limit=batch, wait=True)
+        count = seal_pending(engine, keys, limit=batch, wait=True)
         total += count
         if count < batch:
             return total
+
+
+_REFUSAL = {
+    MacCheck.INVALID: "its MAC does not match — edited or forged before sealing",
+    MacCheck.PRUNED_KEY: "its MAC key was pruned from the keyring — cannot be checked",
+    MacCheck.UNKNOWN_KEY: "its MAC names a key this keyring never held — forged, or a key "
+                          "file from elsewhere",
+    MacCheck.MISSING: "it has no MAC but events before it have — not written by kinko",
+}
 
 
 def _lock_head(connection: Connection, *, wait: bool) -> tuple[int, str] | None:
@@ -253,26 +464,33 @@ class ChainReport:
     #: Where the chain ended when verification started: write it down outside the database.
     head_seq: int = 0
     head_hash: str = GENESIS_HASH
+    #: Sealed events written before MACs existed: the chain alone covers them.
+    legacy: int = 0
+    #: Sealed events whose MAC key was pruned since: the chain alone covers them now.
+    mac_unchecked: int = 0
 
 
 def verify(
-    engine: Engine, *, seal: bool = True, batch: int = 1000, max_problems: int = 1000
+    engine: Engine, keys: MacKeys, *, seal: bool = True, batch: int = 1000,
+    max_problems: int = 1000,
 ) -> ChainReport:
     """Seal what is pending (unless ``seal`` is false), then check the whole chain.
 
     Streams the events by ``seq``, ``batch`` at a time, each batch in its own short read, so
     neither memory nor a lock grows with the log. Every stored field, the order and the
-    completeness of the chain are checked against the hashes and the head row.
+    completeness of the chain are checked against the hashes and the head row; every MAC
+    whose key is held is checked too, of sealed and unsealed events alike, and each event
+    the sealer refused (see ``seal_pending``) is named.
     """
     problems = _Problems(max_problems)
     if seal:
         try:
-            seal_all(engine, batch=batch)
+            seal_all(engine, keys, batch=batch)
         except AuditChainError as error:
             # The cause (a deleted head, a forged position) is named by the checks below.
             problems.add(f"sealing stopped: {error}")
     head = _read_head(engine)
-    walk = _Walk(problems, window=4 * batch)
+    walk = _Walk(problems, keys, window=4 * batch)
     after: int | None = None
     while True:
         rows = _chain_batch(engine, after=after, up_to=None if head is None else head[0],
@@ -302,11 +520,52 @@ def verify(
         for event_id, seq, now_head in _beyond_head(engine):
             problems.add(f"event {event_id} (seq {seq}) lies beyond the head (seq {now_head})"
                          " — not placed by the sealer")
+    _check_unsealed(engine, keys, problems, macs_began=walk.macs_began, batch=batch)
+    for first, second in _same_macs(engine):
+        problems.add(f"events {first} and {second} carry the same MAC — one is a copy")
     lines = problems.final()
     return ChainReport(
         ok=not lines, sealed=walk.sealed, unsealed=_count_unsealed(engine), problems=lines,
-        head_seq=head[0], head_hash=head[1],
+        head_seq=head[0], head_hash=head[1], legacy=walk.legacy,
+        mac_unchecked=walk.mac_unchecked,
     )
+
+
+def _check_unsealed(
+    engine: Engine, keys: MacKeys, problems: _Problems, *, macs_began: bool, batch: int
+) -> None:
+    """Name every unsealed event the sealer would refuse, as it would decide (id order)."""
+    after = 0
+    while True:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(*_EVENT_COLUMNS).where(AuditEventRow.seq.is_(None),
+                                              AuditEventRow.id > after)
+                .order_by(AuditEventRow.id).limit(batch)
+            ).all()
+        for row in rows:
+            check = check_mac(keys, row._mapping)
+            if check is MacCheck.VALID:
+                macs_began = True
+            elif check is not MacCheck.MISSING or macs_began:
+                problems.add(f"event {row.id} (unsealed): {_REFUSAL[check]}; left out of "
+                             "the chain")
+        if len(rows) < batch:
+            return
+        after = int(rows[-1].id)
+
+
+def _same_macs(engine: Engine, *, show: int = 10) -> list[tuple[int, int]]:
+    """Pairs of events with one MAC: each MAC has a random nonce, so a copy of a row (which
+    its MAC still fits, since the MAC cannot cover the id) is the only way to get two."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(func.min(AuditEventRow.id), func.max(AuditEventRow.id))
+            .where(AuditEventRow.mac.is_not(None))
+            .group_by(AuditEventRow.mac).having(func.count() > 1)
+            .order_by(func.min(AuditEventRow.id)).limit(show)
+        ).all()
+    return [(int(first), int(second)) for first, second in rows]
 
 
 @dataclass(frozen=True)
@@ -359,9 +618,14 @@ class _Walk:
     event used to be, so that a swap of two events is reported as exactly those two.
     """
 
-    def __init__(self, problems: _Problems, *, window: int) -> None:
+    def __init__(self, problems: _Problems, keys: MacKeys, *, window: int) -> None:
         self.problems = problems
         self.sealed = 0
+        self.legacy = 0
+        self.mac_unchecked = 0
+        #: Whether an event with a MAC has been met: no MAC-less event may follow one.
+        self.macs_began = False
+        self._keys = keys
         self.last: _Seen | None = None
         self.last_hashes: set[str] = set()
         self._window = window
@@ -406,6 +670,7 @@ class _Walk:
             # else: it still follows the event that was moved away, reported there.
         elif not intact:
             self.problems.add(f"{where}: hash mismatch — edited")
+        self._check_mac(row, where, intact=intact)
 
         seen = _Seen(event_id, seq, moved)
         hashes = {h for h in (stored, computed) if isinstance(h, str)}
@@ -421,6 +686,29 @@ class _Walk:
             self._recent.popitem(last=False)
         self.last, self.last_hashes, self._accepted = seen, hashes, hashes
         self._expected_seq = seq + 1
+
+    def _check_mac(self, row: Any, where: str, *, intact: bool) -> None:
+        """The MAC closes the chain's keyless gap: whoever rewrites an event *and* every hash
+        after it (and the head) still cannot make its MAC fit. An event whose own hash is
+        broken was reported as edited already; one line per event is enough."""
+        check = check_mac(self._keys, row._mapping)
+        if check is MacCheck.MISSING:
+            if not self.macs_began:
+                self.legacy += 1
+            elif intact:
+                self.problems.add(f"{where} has no MAC but events before it have — not "
+                                  "written by kinko, and the chain rewritten to match")
+            return
+        self.macs_began = True
+        if check is MacCheck.PRUNED_KEY:
+            self.mac_unchecked += 1
+        elif check is MacCheck.INVALID and intact:
+            self.problems.add(f"{where}: MAC mismatch — edited, and the chain rewritten to "
+                              "match")
+        elif check is MacCheck.UNKNOWN_KEY and intact:
+            self.problems.add(f"{where}: its MAC names a key this keyring never held — "
+                              "forged, and the chain rewritten to match (or a key file "
+                              "from elsewhere)")
 
     def _explain(
         self, index: int | None, prev_hash: object, chained_after: _Seen | None, *,
@@ -493,6 +781,9 @@ class StoredAuditEvent(AuditEvent):
     seq: int | None = None
     prev_hash: str | None = None
     hash: str | None = None
+    mac_key_id: str | None = None
+    mac_nonce: str | None = None
+    mac: str | None = None
 
 
 @dataclass(frozen=True)
@@ -583,12 +874,15 @@ def stored_event(row: Any) -> StoredAuditEvent:
         seq=row.seq,
         prev_hash=row.prev_hash,
         hash=row.hash,
+        mac_key_id=row.mac_key_id,
+        mac_nonce=row.mac_nonce,
+        mac=row.mac,
     )
 
 
 CSV_HEADER = (
     "id", "seq", "occurred_at", "action", "outcome", "actor", "channel", "contract_id",
-    "serial", "reason", "prev_hash", "hash",
+    "serial", "reason", "prev_hash", "hash", "mac_key_id", "mac_nonce", "mac",
 )
 #: A cell starting with one of these is a formula to spreadsheet programs (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -1,6 +1,9 @@
 """Seed key rotation: a new current key in the key file, then every seed re-sealed under it.
 
 Servers keep running: they read the new key file when they next seal or meet a new key id.
+The same keys (through HKDF) make the audit events' MACs: new events are MACed under the new
+key at once; an old key stays until ``prune``, which keeps any key that unsealed events'
+MACs still need (sealed events are covered by the chain, see ``kinko.store.audit_chain``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from kinko.store.rows import TokenRow
+from kinko.store import audit_chain
+from kinko.store.rows import AuditEventRow, TokenRow
 from kinko.store.seedbox import Keyring, KeyringError, SealedSeed, SeedBox
 
 
@@ -75,14 +79,37 @@ def key_usage(engine: Engine) -> dict[str, int]:
     return {key_id: int(count) for key_id, count in rows}
 
 
+def audit_key_usage(engine: Engine) -> dict[str, int]:
+    """How many *unsealed* audit events each key id has MACed: the sealer needs those keys
+    to check them. (Sealed events need no key: the chain covers them.)"""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(AuditEventRow.mac_key_id, func.count())
+            .where(AuditEventRow.seq.is_(None), AuditEventRow.mac_key_id.is_not(None))
+            .group_by(AuditEventRow.mac_key_id)
+        ).all()
+    return {str(key_id): int(count) for key_id, count in rows}
+
+
 def prune(engine: Engine, key_file: Path) -> tuple[str, ...]:
-    """Drop from the key file every old key that no seed uses any more."""
+    """Drop from the key file every old key that neither a seed nor an unsealed audit
+    event needs any more; the dropped ids, which the key file remembers as pruned.
+
+    It first seals every pending event (with all the keys still in the file), so only the
+    events the sealer refuses (see ``audit_chain.seal_pending``) or that arrive meanwhile
+    can hold a key back: it is then kept, never dropped under an event that needs it;
+    ``audit_key_usage`` says which and how many.
+    """
     keyring = Keyring.load(key_file)
+    audit_chain.seal_all(engine, SeedBox(keyring, key_file=key_file))
     used = key_usage(engine)
-    unused = tuple(k for k in keyring.keys if k != keyring.current_id and used.get(k, 0) == 0)
+    needed = audit_key_usage(engine)
+    unused = tuple(k for k in keyring.keys if k != keyring.current_id
+                   and used.get(k, 0) == 0 and needed.get(k, 0) == 0)
     if unused:
         keyring.without_keys(unused).save(key_file)
     return unused
 
 
-__all__ = ["KeyringError", "RotationReport", "key_usage", "prune", "reseal_all", "rotate"]
+__all__ = ["KeyringError", "RotationReport", "audit_key_usage", "key_usage", "prune",
+           "reseal_all", "rotate"]

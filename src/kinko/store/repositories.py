@@ -44,8 +44,10 @@ from kinko.services.ports import KnownToken, NewCustomer, NewToken
 from kinko.store.api_clients import SqlApiClientRepository
 from kinko.store.audit_chain import (
     AuditFilter,
+    MacKeys,
     StoredAuditEvent,
     filtered_events,
+    mac_values,
     stored_event,
 )
 from kinko.store.rows import (
@@ -136,7 +138,7 @@ _TOKENS = Base.metadata.tables[TokenRow.__tablename__]
 _CUSTOMERS = Base.metadata.tables[CustomerRow.__tablename__]
 _AUDIT = Base.metadata.tables[AuditEventRow.__tablename__]
 _AUDIT_FIELDS = ("occurred_at", "action", "outcome", "actor", "channel", "contract_id",
-                 "reason")
+                 "serial", "reason", "mac_key_id", "mac_nonce", "mac")
 
 
 def _spend_update() -> Executable:
@@ -162,13 +164,14 @@ def _spend_update() -> Executable:
 
 def _spend_and_record() -> Executable:
     """PostgreSQL: the spend and its audit event as one statement (a data-modifying CTE);
-    the event row exists if and only if the step was spent."""
+    the event row exists if and only if the step was spent. Every column of the event,
+    its MAC included, is a bound value computed before the statement."""
     spent = _spend_update().cte("spent")  # type: ignore[attr-defined]
     values = [bindparam(f"audit_{name}", type_=UTCDateTime() if name == "occurred_at"
                         else String()) for name in _AUDIT_FIELDS]
     return (
         insert(_AUDIT)
-        .from_select([*_AUDIT_FIELDS, "serial"], select(*values, spent.c.serial))
+        .from_select(list(_AUDIT_FIELDS), select(*values).select_from(spent))
         .returning(_AUDIT.c.id)
     )
 
@@ -354,13 +357,13 @@ class SqlTokenRepository:
             execution_options={"isolation_level": "AUTOCOMMIT"}
             if alone and postgresql and not self._session.in_transaction() else None)
         if postgresql:
-            params |= {f"audit_{name}": value for name, value in _audit_values(event).items()
-                       if name != "serial"}
+            params |= {f"audit_{name}": value
+                       for name, value in _audit_values(event, self._seedbox).items()}
             spent = connection.execute(_statement("spend_and_record"), params).first()
         else:
             spent = connection.execute(_statement("spend"), params).first()
             if spent is not None:
-                SqlAuditLog(self._session).record(event)
+                SqlAuditLog(self._session, self._seedbox).record(event)
         if spent is None:
             return False
         self._cache.put(KnownToken(id=token.id, serial=token.serial, params=token.params,
@@ -545,8 +548,10 @@ class SqlCustomerRepository:
         )
 
 
-def _audit_values(event: AuditEvent) -> dict[str, object]:
-    return {
+def _audit_values(event: AuditEvent, keys: MacKeys) -> dict[str, object]:
+    """The row of ``event`` with its MAC (``kinko.store.audit_chain``), made here, by the
+    writer, so that the row never exists without it."""
+    values: dict[str, object] = {
         "occurred_at": event.occurred_at,
         "action": event.action.value,
         "outcome": event.outcome.value,
@@ -556,14 +561,16 @@ def _audit_values(event: AuditEvent) -> dict[str, object]:
         "serial": event.serial,
         "reason": event.reason,
     }
+    return values | mac_values(keys, values)
 
 
 class SqlAuditLog:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, keys: MacKeys) -> None:
         self._session = session
+        self._keys = keys
 
     def record(self, event: AuditEvent) -> None:
-        self._session.connection().execute(insert(_AUDIT), _audit_values(event))
+        self._session.connection().execute(insert(_AUDIT), _audit_values(event, self._keys))
 
     def recent(
         self, *, limit: int = 50, contract_id: str | None = None, serial: str | None = None
@@ -776,7 +783,7 @@ class SqlUnitOfWork:
         self.session = self._sessions()
         self.tokens = SqlTokenRepository(self.session, self._seedbox, self._token_cache)
         self.customers = SqlCustomerRepository(self.session)
-        self.audit = SqlAuditLog(self.session)
+        self.audit = SqlAuditLog(self.session, self._seedbox)
         self.rate_limits = SqlRateLimits(self.session)
         self.outbox = SqlOutbox(self.session)
         self.staff = SqlStaffRepository(self.session)

@@ -179,9 +179,11 @@ class TokenRow(Base):
 
 
 class AuditEventRow(Base):
-    """One audit event, append-only. Services insert it with ``seq``, ``prev_hash`` and
-    ``hash`` empty; the sealer (``kinko.store.audit_chain``) fills those three exactly once,
-    giving the event its place in the SHA-256 chain. Nothing else ever updates a row."""
+    """One audit event, append-only. Services insert it with its MAC (``mac_key_id``,
+    ``mac_nonce``, ``mac``: HMAC-SHA256 under a key the database does not hold) and with
+    ``seq``, ``prev_hash`` and ``hash`` empty; the sealer (``kinko.store.audit_chain``)
+    checks the MAC and fills those three exactly once, giving the event its place in the
+    SHA-256 chain. Nothing else ever updates a row."""
 
     __tablename__ = "audit_events"
 
@@ -201,6 +203,12 @@ class AuditEventRow(Base):
     seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+    # The writer's MAC, made in the INSERT itself: the keyring key id it was derived from,
+    # 16 random bytes and the HMAC-SHA256, in lowercase hex. NULL only on events written
+    # before MACs existed (migration 0010).
+    mac_key_id: Mapped[str | None] = mapped_column(String(16))
+    mac_nonce: Mapped[str | None] = mapped_column(String(32))
+    mac: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         UniqueConstraint("seq"),
@@ -208,6 +216,11 @@ class AuditEventRow(Base):
             "(seq IS NULL AND prev_hash IS NULL AND hash IS NULL)"
             " OR (seq >= 1 AND prev_hash IS NOT NULL AND hash IS NOT NULL)",
             name="sealed_all_or_nothing",
+        ),
+        CheckConstraint(
+            "(mac_key_id IS NULL AND mac_nonce IS NULL AND mac IS NULL)"
+            " OR (mac_key_id IS NOT NULL AND mac_nonce IS NOT NULL AND mac IS NOT NULL)",
+            name="mac_all_or_nothing",
         ),
         # The sealer's "unsealed events in id order": only the few unsealed rows are in it.
         Index(

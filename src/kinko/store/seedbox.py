@@ -1,6 +1,7 @@
 """Token seeds sealed at rest with AES-256-GCM under a rotatable keyring.
 
-The key id is stored beside each ciphertext and the serial is the associated data.
+The key id is stored beside each ciphertext and the serial is the associated data. The same
+keyring also keys the audit events' MACs (``SeedBox.audit_mac``, through HKDF).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -20,12 +22,15 @@ from types import MappingProxyType
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from kinko.domain.errors import InvalidInput, KinkoError
 from kinko.domain.secrets import Seed
 
 __all__ = [
+    "AUDIT_MAC_INFO",
     "KEY_BYTES",
     "NONCE_BYTES",
     "Keyring",
@@ -43,6 +48,9 @@ FILE_VERSION = 1
 
 _KEY_ID_CONTEXT = b"kinko key id v1"
 _AAD_PREFIX = b"kinko seed v1 "
+#: HKDF ``info`` of the audit MAC key: ``HKDF-SHA256(ikm = a keyring key, salt = none,
+#: info = AUDIT_MAC_INFO, length = 32)``. A key of its own, never the seed key itself.
+AUDIT_MAC_INFO = b"kinko audit mac v1"
 
 
 class KeyringError(KinkoError):
@@ -91,23 +99,35 @@ class Keyring:
 
     Old keys stay so that seeds sealed under them still open; once every seed has
     been resealed under the current key (see ``SeedBox.needs_rotation``) they can be
-    dropped with ``without_keys``.
+    dropped with ``without_keys``, which remembers their ids in ``pruned_ids``: audit
+    events sealed under a pruned key's MAC are then covered by the chain alone, while a
+    key id that was never in the keyring is a forgery (see ``kinko.store.audit_chain``).
 
     Key file format (UTF-8 JSON, mode 0600 in a 0700 directory)::
 
         {"version": 1,
          "current": "<key id>",
-         "keys": {"<key id>": "<key, base64url without padding>", ...}}
+         "keys": {"<key id>": "<key, base64url without padding>", ...},
+         "pruned": ["<key id>", ...]}
 
-    Each key id must equal ``key_id_for(key)``; the file is always replaced
-    atomically, so a reader never sees half of it.
+    Each key id must equal ``key_id_for(key)``; ``pruned`` may be absent (files written
+    before it existed). The file is always replaced atomically, so a reader never sees
+    half of it.
     """
 
     keys: Mapping[str, bytes]
     current_id: str
+    pruned_ids: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         keys = dict(self.keys)
+        pruned = frozenset(self.pruned_ids)
+        if not all(isinstance(key_id, str) for key_id in pruned):
+            raise KeyringError("pruned key ids are strings")
+        if pruned & keys.keys():
+            raise KeyringError(f"keys {', '.join(sorted(pruned & keys.keys()))} are both "
+                               "held and pruned")
+        object.__setattr__(self, "pruned_ids", pruned)
         for key_id, key in keys.items():
             if not isinstance(key, bytes):
                 raise KeyringError(f"key {key_id} is not bytes")
@@ -178,7 +198,8 @@ class Keyring:
         """This keyring plus a fresh random key, which becomes current."""
         key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
         key_id = key_id_for(key)
-        return Keyring(keys={**self.keys, key_id: key}, current_id=key_id)
+        return Keyring(keys={**self.keys, key_id: key}, current_id=key_id,
+                       pruned_ids=self.pruned_ids)
 
     def without_keys(self, ids: Iterable[str]) -> Keyring:
         """This keyring without the keys ``ids``; the current key cannot be dropped."""
@@ -189,7 +210,8 @@ class Keyring:
         if unknown:
             raise KeyringError(f"no such keys in the keyring: {', '.join(sorted(unknown))}")
         kept = {key_id: key for key_id, key in self.keys.items() if key_id not in drop}
-        return Keyring(keys=kept, current_id=self.current_id)
+        return Keyring(keys=kept, current_id=self.current_id,
+                       pruned_ids=self.pruned_ids | drop)
 
     def save(self, path: Path) -> None:
         """Write the key file atomically with mode 0600, creating its directory 0700."""
@@ -253,8 +275,11 @@ def _parse_key_file(path: Path, raw: bytes) -> Keyring:
             keys[key_id] = _decode_key(text)
         except ValueError:
             raise KeyringError(f"key {key_id} in {path} is not valid base64url") from None
+    pruned = doc.get("pruned", [])
+    if not isinstance(pruned, list) or not all(isinstance(k, str) for k in pruned):
+        raise KeyringError(f"key file {path} has a pruned list that is not key ids")
     try:
-        return Keyring(keys=keys, current_id=current)
+        return Keyring(keys=keys, current_id=current, pruned_ids=frozenset(pruned))
     except KeyringError as exc:
         raise KeyringError(f"key file {path}: {exc}") from None
 
@@ -286,6 +311,7 @@ def _write_key_file_unchecked(path: Path, keyring: Keyring, *, replace: bool) ->
         "version": FILE_VERSION,
         "current": keyring.current_id,
         "keys": {key_id: _encode_key(key) for key_id, key in sorted(keyring.keys.items())},
+        "pruned": sorted(keyring.pruned_ids),
     }
     data = (json.dumps(doc, indent=2) + "\n").encode("utf-8")
     tmp = parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
@@ -319,16 +345,24 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class _State:
     keyring: Keyring
     ciphers: Mapping[str, AESGCM]
     stamp: _Stamp | None
+    #: Per key id, the audit MAC key derived from it (see ``AUDIT_MAC_INFO``).
+    audit_keys: Mapping[str, bytes]
+
+
+def _audit_mac_key(key: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=AUDIT_MAC_INFO).derive(key)
 
 
 def _state(keyring: Keyring, stamp: _Stamp | None) -> _State:
     ciphers = {key_id: AESGCM(key) for key_id, key in keyring.keys.items()}
-    return _State(keyring=keyring, ciphers=ciphers, stamp=stamp)
+    audit_keys = {key_id: _audit_mac_key(key) for key_id, key in keyring.keys.items()}
+    return _State(keyring=keyring, ciphers=ciphers, stamp=stamp, audit_keys=audit_keys)
 
 
 def _aad(serial: str) -> bytes:
@@ -393,6 +427,31 @@ class SeedBox:
         if key_id in self._state.ciphers:
             return True
         return key_id in self._refresh_if_changed().ciphers
+
+    def audit_mac(self, message: bytes) -> tuple[str, bytes]:
+        """HMAC-SHA256 of ``message`` under the audit MAC key of the current key: (key id,
+        32-byte tag). Like ``seal``, it first re-reads a key file that was replaced, so
+        events are MACed under the key that ``kinko keys rotate`` made current."""
+        state = self._refresh_if_changed()
+        key_id = state.keyring.current_id
+        return key_id, hmac.digest(state.audit_keys[key_id], message, "sha256")
+
+    def check_audit_mac(self, key_id: str, message: bytes, tag: bytes) -> bool | None:
+        """Whether ``tag`` is the audit MAC of ``message`` under key ``key_id`` (constant-time
+        compare); None when no such key is held, even after re-reading a changed key file."""
+        state = self._state
+        if key_id not in state.audit_keys and self._key_file is not None:
+            state = self._refresh_if_changed()
+        key = state.audit_keys.get(key_id)
+        if key is None:
+            return None
+        return hmac.compare_digest(hmac.digest(key, message, "sha256"), tag)
+
+    def audit_key_pruned(self, key_id: str) -> bool:
+        """True if ``key_id`` was in this keyring once and pruned from it (``without_keys``)."""
+        if key_id in self._state.keyring.pruned_ids:
+            return True
+        return key_id in self._refresh_if_changed().keyring.pruned_ids
 
     def needs_rotation(self, sealed: SealedSeed) -> bool:
         """True if ``sealed`` is not under the current key and should be resealed."""

@@ -103,7 +103,7 @@ def _fit_threads_to_pool(kinko: Kinko) -> None:
 def _seal_forever(kinko: Kinko, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
-            audit_chain.seal_pending(kinko.engine)
+            audit_chain.seal_pending(kinko.engine, kinko.seedbox)
         except Exception:  # a damaged chain is reported by `kinko audit verify`
             log.exception("sealing the audit chain failed")
         stop.wait(SEAL_INTERVAL)

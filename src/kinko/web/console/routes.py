@@ -291,7 +291,8 @@ def audit_page(request: Request) -> Response:
     engine = console(request).web.kinko.engine
     filters = _filters(request)
     events = audit_chain.search(engine, limit=200, **filters)
-    report = audit_chain.verify(engine) if request.query_params.get("verify") else None
+    report = (audit_chain.verify(engine, console(request).web.kinko.seedbox)
+              if request.query_params.get("verify") else None)
     return page(request, "console/audit.html", title="監査ログ", events=events,
                 query=dict(request.query_params), report=report,
                 csv_query=str(request.query_params))
