@@ -36,6 +36,7 @@ from kinko.web.customer.common import Web, message_page
 from kinko.web.errors import ServerErrors, site_errors
 from kinko.web.middleware import PersistSessions, RequestLog, SecurityHeaders
 from kinko.web.pages import make_templates
+from kinko.web.routing import allow_header
 from kinko.web.websession import WebSessions
 
 log = logging.getLogger(__name__)
@@ -143,11 +144,16 @@ def create_app(kinko: Kinko, *, notices: MailSender | None = None) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method the path allows, not one route's
+            headers.update(allow_header(app.router.routes, request.scope))
         if request.url.path in ops.PATHS:
-            return JSONResponse({"detail": exc.detail}, exc.status_code)
+            return JSONResponse({"detail": exc.detail}, exc.status_code, headers=headers)
         title = "ページが見つかりません。" if exc.status_code == 404 else "エラー"
-        return await run_in_threadpool(message_page, request, title=title, next_href="/",
+        page = await run_in_threadpool(message_page, request, title=title, next_href="/",
                                        next_label="戻る", status_code=exc.status_code)
+        page.headers.update(headers)
+        return page
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:

@@ -5,7 +5,6 @@ Bad input of any kind is a 4xx problem response and never creates a token.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC
 
 from fastapi import APIRouter, Request
@@ -16,24 +15,12 @@ from pydantic import BaseModel, Field
 from kinko.domain.activation import b64url
 from kinko.domain.errors import InvalidInput, KinkoError
 from kinko.services import activation
+from kinko.web.api import bodies
 from kinko.web.api.problems import from_error, problem
 
 router = APIRouter(prefix="/api/v1")
 
 MAX_BODY = 4096  # the only field is a 43-character key
-
-
-async def _read_limited(request: Request) -> bytes | None:
-    """The body, or None when it is larger than ``MAX_BODY`` (read no further)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
-        return None
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return None
-    return body
 
 
 class ActivationResult(BaseModel):
@@ -48,16 +35,26 @@ class ActivationResult(BaseModel):
     expires_at: str | None = Field(description="Register it by then (UTC)")
 
 
-#: The body is read by hand (size first, then JSON), so its shape is documented here.
+#: The body is read by hand (size first, then JSON), so its shape is documented here. 32
+#: bytes are 43 base64url characters, the last carrying 4 bits and 2 zero bits: only the
+#: canonical encoding passes, as the server decodes it.
+KEY_PATTERN = "^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$"
 REQUEST_BODY = {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "additionalProperties": False, "required": ["client_public_key"],
     "properties": {"client_public_key": {
-        "type": "string", "pattern": "^[A-Za-z0-9_-]{43}$",
-        "description": "The app's X25519 public key, 32 bytes, base64url without padding"}},
+        "type": "string", "pattern": KEY_PATTERN, "minLength": 43, "maxLength": 43,
+        "description": "The app's X25519 public key, 32 bytes, base64url without padding "
+                       "(exactly as written: no padding, no spaces, no other alphabet). "
+                       "A low-order point (e.g. 32 zero bytes) cannot be told from the "
+                       "pattern: it is refused with 422 `invalid_input`."}},
 }}}}
 _PROBLEMS = {
-    400: "Problem: `invalid_json`", 413: "Problem: `body_too_large`",
-    415: "Problem: `unsupported_media_type`", 422: "Problem: `invalid_input`",
+    400: "Problem: `duplicate_key`, `invalid_json` (the body is not UTF-8 JSON, has a byte "
+         "order mark, or names a member twice)",
+    413: "Problem: `body_too_large`",
+    415: "Problem: `unsupported_media_type`",
+    422: "Problem: `invalid_input` (not the one member `client_public_key`, or a key that "
+         "is not a usable X25519 public key: a low-order point)",
     429: "Problem: `rate_limited` (see Retry-After)",
 }
 
@@ -77,16 +74,10 @@ async def create_activation(request: Request) -> Response:
     except activation.RateLimited as limited:
         return problem(429, limited.code, str(limited),
                        headers={"Retry-After": str(limited.retry_after)})
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        return problem(415, "unsupported_media_type", "send application/json")
-    body = await _read_limited(request)
-    if body is None:
-        return problem(413, "body_too_large", f"the body must be at most {MAX_BODY} bytes")
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return problem(400, "invalid_json", "the body is not valid JSON")
+        document = await bodies.read_json(request, MAX_BODY)
+    except bodies.BodyRefused as refused:
+        return problem(refused.status, refused.code, refused.detail)
     if not isinstance(document, dict) or set(document) != {"client_public_key"}:
         return problem(422, InvalidInput.code,
                        'the body must be {"client_public_key": "<base64url>"} and nothing else')

@@ -22,6 +22,7 @@ from kinko.services.integration import VerifyHints
 from kinko.web.api import activations, v1
 from kinko.web.api.problems import problem, server_error
 from kinko.web.errors import ServerErrors
+from kinko.web.routing import allow_header
 
 PREFIX = "/api/"
 
@@ -40,7 +41,10 @@ def create_api(kinko: Kinko) -> FastAPI:
 
     @api.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        return problem(exc.status_code, "http_error", str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method the path allows, not one route's
+            headers.update(allow_header(api.router.routes, request.scope))
+        return problem(exc.status_code, "http_error", str(exc.detail), headers=headers)
 
     @api.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:

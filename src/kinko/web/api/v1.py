@@ -21,10 +21,11 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     SecretStr,
     StrictBool,
-    model_validator,
+    Tag,
 )
 from starlette.exceptions import HTTPException
 
@@ -47,7 +48,7 @@ from kinko.domain.serials import normalize_digits, parse_contract_id, parse_seri
 from kinko.services import api_clients, integration
 from kinko.services.integration import Purpose
 from kinko.services.transactions import Method
-from kinko.web.api import docs
+from kinko.web.api import bodies, docs
 from kinko.web.api.problems import from_error, problem
 
 #: The largest request body the API reads (the biggest one, 利用開始, is far below it).
@@ -56,9 +57,13 @@ MAX_BODY = 16 * 1024
 SCOPE_KEY = docs.SCOPE_KEY
 PG_INTEGER_MAX = 2**31 - 1
 PG_BIGINT_MAX = 2**63 - 1
-#: Free text (reasons, actor filters): no control characters, which PostgreSQL's text
-#: refuses (NUL) and which have no business in an audit trail.
-PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+#: Free text (reasons, actor filters): no control characters (C0, DEL, C1), which
+#: PostgreSQL's text refuses (NUL) and which have no business in an audit trail.
+PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]+$"
+#: A reason as the services take it: printable, and not only white space (they strip it).
+#: The white space listed is what ``str.strip`` removes, less the controls already refused.
+_BLANK = r"\x20\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+REASON = rf"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f{_BLANK}][^\x00-\x1f\x7f-\x9f]*$"
 
 WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="kinko"'}
 
@@ -105,25 +110,13 @@ class ApiRoute(APIRoute):
 
 
 async def _read_body(request: Request) -> Response | None:
-    """Read a JSON body of at most ``MAX_BODY`` bytes, or the problem that refuses it."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json":
-        return problem(415, "unsupported_media_type", "send application/json")
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
-        return _too_large()
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return _too_large()
-    # Starlette keeps a read body here; FastAPI's handler then parses it from memory.
-    request._body = bytes(body)
+    """Read the JSON body (``bodies.read_json``: size, media type, UTF-8, no duplicate
+    names), or the problem that refuses it."""
+    try:
+        await bodies.read_json(request, MAX_BODY)
+    except bodies.BodyRefused as refused:
+        return problem(refused.status, refused.code, refused.detail)
     return None
-
-
-def _too_large() -> Response:
-    return problem(413, "body_too_large", f"the body must be at most {MAX_BODY} bytes")
 
 
 def invalid_request(error: RequestValidationError) -> Response:
@@ -131,7 +124,8 @@ def invalid_request(error: RequestValidationError) -> Response:
     errors = list(error.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         return problem(400, "invalid_json", "the body is not valid JSON")
-    fields = [{"field": ".".join(str(part) for part in e.get("loc", ())),
+    fields = [{"field": ".".join(str(part) for part in e.get("loc", ())
+                                 if part not in _UNION_TAGS),
                "message": str(e.get("msg", "not valid"))} for e in errors]
     return problem(422, "invalid_request", "the request is not valid", errors=fields)
 
@@ -168,50 +162,74 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-# Digits are documented in their canonical form (the pattern); the server also takes them
-# as customers type them (full-width digits, spaces, hyphens: NFKC, as on the web screens),
-# so the patterns are documentation, and the services check the values.
+# Contract IDs, serials and OTPs are documented in their canonical form (the patterns): what
+# a client should send, and what the server always takes. The server also takes them as
+# customers type them (full-width digits, spaces, hyphens: NFKC, as on the web screens),
+# wherever they appear: body, path or query. A serial's Luhn check digit is the one rule a
+# pattern cannot say: its description says it, and the operations' 422 lists it.
+LENIENT = (" The server also accepts the digits as customers type them: full-width "
+           "(０-９), with spaces or hyphens (NFKC, then separators dropped).")
+LUHN = (" The last digit is a Luhn (mod 10) check digit, which no pattern can say: a "
+        "serial whose check digit is wrong is refused with 422 `invalid_input` (a typo, "
+        "as the bank's own screens tell it), never looked up.")
 CONTRACT_ID = {"pattern": "^[0-9]{10}$"}
 SERIAL = {"pattern": "^[0-9]{12}$"}
 ContractIdText = Annotated[str, Field(
     min_length=1, max_length=32, examples=["1000000001"], json_schema_extra=CONTRACT_ID,
-    description="The customer's contract ID: 10 digits")]
+    description="The customer's contract ID: 10 digits." + LENIENT)]
 SerialText = Annotated[str, Field(
     min_length=1, max_length=32, examples=["123456789015"], json_schema_extra=SERIAL,
-    description="The token's serial: 12 digits, the last a Luhn check digit")]
+    description="The token's serial: 12 digits." + LUHN + LENIENT)]
 OtpText = Annotated[SecretStr, Field(
     min_length=1, max_length=32, json_schema_extra={"pattern": "^[0-9]{6,8}$"},
-    description="The one-time password the token shows now")]
+    description="The one-time password the token shows now: 6 digits (up to 8 for a "
+                "token with longer codes)." + LENIENT)]
 PasswordText = Annotated[SecretStr, Field(min_length=1, max_length=128)]
 ReasonText = Annotated[str, Field(
-    min_length=1, max_length=200, pattern=PRINTABLE,
-    description="Why, as the bank records it (e.g. a lost phone); shown in the audit trail")]
+    min_length=1, max_length=200, pattern=REASON,
+    description="Why, as the bank records it (e.g. a lost phone); shown in the audit trail. "
+                "1 to 200 characters, no control characters, not only white space.")]
 ContractIdPath = Annotated[str, Path(min_length=1, max_length=32, examples=["1000000001"],
                                      json_schema_extra=CONTRACT_ID,
-                                     description="The customer's contract ID, 10 digits")]
+                                     description="The customer's contract ID, 10 digits."
+                                                 + LENIENT)]
 SerialPath = Annotated[str, Path(min_length=1, max_length=32, examples=["123456789015"],
                                  json_schema_extra=SERIAL,
-                                 description="The token's 12-digit serial")]
+                                 description="The token's 12-digit serial." + LUHN + LENIENT)]
 
 
-class VerifyRequest(Body):
-    """Exactly one of ``contract_id`` (the customer's bound token) or ``serial``."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
-        {"required": ["contract_id"], "not": {"required": ["serial"]}},
-        {"required": ["serial"], "not": {"required": ["contract_id"]}},
-    ]})
-
-    contract_id: ContractIdText | None = None
-    serial: SerialText | None = None
+class _Verify(Body):
     otp: OtpText
     purpose: Purpose
 
-    @model_validator(mode="after")
-    def _one_target(self) -> VerifyRequest:
-        if (self.contract_id is None) == (self.serial is None):
-            raise ValueError("give either contract_id or serial")
-        return self
+
+class VerifyByContractId(_Verify):
+    """Check a code of the token bound to this contract."""
+
+    contract_id: ContractIdText
+
+
+class VerifyBySerial(_Verify):
+    """Check a code of the customer's token with this serial."""
+
+    serial: SerialText
+
+
+def _verify_target(value: Any) -> str:
+    # Which variant to validate against: a body that names a serial is checked as one, so
+    # a body with both names is refused for its extra member, one with neither for the
+    # missing contract_id; both read plainly. The document says the same with ``oneOf``.
+    return "by_serial" if isinstance(value, dict) and "serial" in value else "by_contract_id"
+
+
+#: Exactly one of ``contract_id`` or ``serial``: two closed shapes, ``oneOf`` in the
+#: document, which generated clients turn into two request types.
+VerifyRequest = Annotated[
+    Annotated[VerifyByContractId, Tag("by_contract_id")]
+    | Annotated[VerifyBySerial, Tag("by_serial")],
+    Discriminator(_verify_target)]
+#: The union's tags, which pydantic puts in an error's location; the fields are enough.
+_UNION_TAGS = frozenset({"by_contract_id", "by_serial"})
 
 
 class VerifyResult(Out):
@@ -301,9 +319,10 @@ class StopResult(Out):
 
 class ExchangeRequest(Body):
     login_password: PasswordText
-    old_otp: OtpText = Field(description="A code of the token in use now")
-    serial: SerialText = Field(description="The new token's serial")
-    otp: OtpText = Field(description="A code of the new token")
+    old_otp: OtpText = Field(description="A code of the token in use now." + LENIENT)
+    serial: SerialText = Field(description="The new token's serial: 12 digits." + LUHN
+                               + LENIENT)
+    otp: OtpText = Field(description="A code of the new token." + LENIENT)
 
 
 class ExchangeResult(Out):
@@ -320,7 +339,8 @@ class StaffActionRequest(Body):
 class ResyncRequest(Body):
     reason: ReasonText
     first_otp: OtpText
-    second_otp: OtpText = Field(description="The code the token shows right after the first")
+    second_otp: OtpText = Field(
+        description="The code the token shows right after the first." + LENIENT)
 
 
 class TokenActionResult(Out):
@@ -380,8 +400,7 @@ class AuditPage(Out):
 # --- documentation helpers ---------------------------------------------------------------
 
 #: Problem codes the route layer itself answers with, besides HTTP_STATUS's.
-OWN_CODES = {"invalid_json": 400, "invalid_request": 422, "body_too_large": 413,
-             "unsupported_media_type": 415}
+OWN_CODES = {"invalid_request": 422, **bodies.CODES}
 ALWAYS = ("unauthorized", "forbidden", "invalid_request", "invalid_input")
 
 
@@ -391,17 +410,39 @@ def _status_of(code: str) -> int:
     return OWN_CODES.get(code) or HTTP_STATUS[code]
 
 
-def problems(*codes: str, body: bool = True) -> dict[int | str, dict[str, Any]]:
-    """The documented error responses of an operation: each status with its problem codes."""
-    own = ("invalid_json", "body_too_large", "unsupported_media_type") if body else ()
+#: What a status means beyond its codes, where a client needs telling.
+_NOTES = {
+    400: "The body is not JSON as RFC 8259 exchanges it: not UTF-8, a byte order mark, "
+         "not JSON at all (`invalid_json`); or one object names a member twice "
+         "(`duplicate_key`).",
+    422: "`invalid_request`: the request does not match this document (the fields are "
+         "listed). `invalid_input`: a value in a form the server normalises (full-width "
+         "digits, separators) that is still not a contract ID, serial or OTP.",
+}
+_LUHN_NOTE = (" A request that matches this document gets `invalid_input` only for a "
+              "serial whose Luhn check digit is wrong.")
+
+
+def problems(*codes: str, body: bool = True,
+             serial: bool = True) -> dict[int | str, dict[str, Any]]:
+    """The documented error responses of an operation: each status with its problem codes
+    (``body``: the operation reads a JSON body; ``serial``: it takes a serial)."""
+    own = tuple(bodies.CODES) if body else ()
     every = (*ALWAYS, *own, *codes)
     by_status: dict[int, list[str]] = {}
     for code in every:
         by_status.setdefault(_status_of(code), [])
         if code not in by_status[_status_of(code)]:
             by_status[_status_of(code)].append(code)
-    return {status: {"description": "Problem: " + ", ".join(f"`{c}`" for c in sorted(names))}
-            for status, names in sorted(by_status.items())}
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status, names in sorted(by_status.items()):
+        text = "Problem: " + ", ".join(f"`{c}`" for c in sorted(names)) + "."
+        if status in _NOTES:
+            text += " " + _NOTES[status]
+        if status == 422 and serial:
+            text += _LUHN_NOTE
+        documented[status] = {"description": text}
+    return documented
 
 
 def scoped(scope: ApiScope) -> dict[str, Any]:
@@ -428,9 +469,11 @@ def verify(body: VerifyRequest, client: Client, request: Request) -> Response:
     """Checks the code of the customer's token through the same path as the web (drift,
     replay, lockout, audit): a code accepted here is spent for the web too, and vice versa.
     """
+    contract_id, serial = ((None, body.serial) if isinstance(body, VerifyBySerial)
+                           else (body.contract_id, None))
     verified = integration.verify(
         request.app.state.kinko.ctx, client, code=_code(body.otp), purpose=body.purpose,
-        contract_id=body.contract_id, serial=body.serial, hints=request.app.state.verify_hints)
+        contract_id=contract_id, serial=serial, hints=request.app.state.verify_hints)
     result = VerifyResult(result="accepted", contract_id=verified.contract_id,
                           serial=verified.serial, drift=verified.drift,
                           purpose=verified.purpose)
@@ -453,7 +496,7 @@ def _token_fields(token: Token) -> dict[str, Any]:
 @api.get(
     "/customers/{contract_id}", response_model=CustomerStatus, tags=["customers"],
     summary="A customer's OTP status", openapi_extra=scoped(ApiScope.VERIFY),
-    responses=problems("not_found", body=False),
+    responses=problems("not_found", body=False, serial=False),
 )
 def customer_status(contract_id: ContractIdPath, client: Client,
                     request: Request) -> CustomerStatus:
@@ -471,7 +514,7 @@ def customer_status(contract_id: ContractIdPath, client: Client,
 @api.get(
     "/customers/{contract_id}/tokens", response_model=TokenHistory, tags=["customers"],
     summary="Every token a customer ever had", openapi_extra=scoped(ApiScope.VERIFY),
-    responses=problems("not_found", body=False),
+    responses=problems("not_found", body=False, serial=False),
 )
 def token_history(contract_id: ContractIdPath, client: Client,
                   request: Request) -> TokenHistory:
@@ -486,7 +529,7 @@ def token_history(contract_id: ContractIdPath, client: Client,
         for h in view.tokens])
 
 
-FLOW_FAILURES = ("wrong_password", "password_locked", "not_found", *CODE_FAILURES)
+FLOW_FAILURES = ("wrong_password", "password_locked", "rate_limited", "not_found", *CODE_FAILURES)
 
 
 @api.post(
@@ -512,7 +555,7 @@ def enroll(contract_id: ContractIdPath, body: EnrollmentRequest, client: Client,
 @api.post(
     "/customers/{contract_id}/stop", response_model=StopResult, tags=["customer flows"],
     summary="Stop using OTP", openapi_extra=scoped(ApiScope.MANAGE),
-    responses=problems(*FLOW_FAILURES, "otp_not_in_use", "conflict"),
+    responses=problems(*FLOW_FAILURES, "otp_not_in_use", "conflict", serial=False),
 )
 def stop(contract_id: ContractIdPath, body: StopRequest, client: Client,
          request: Request) -> StopResult:
@@ -627,7 +670,7 @@ def create_request(body: NewRequest, client: Client, request: Request) -> Reques
 @api.get(
     "/requests/{request_id}", response_model=RequestOut, tags=["staff actions"],
     summary="A four-eyes request and its decision", openapi_extra=scoped(ApiScope.MANAGE),
-    responses=problems("not_found", body=False),
+    responses=problems("not_found", body=False, serial=False),
 )
 def get_request(request_id: Annotated[int, Path(ge=1, le=PG_INTEGER_MAX)], client: Client,
                 request: Request) -> RequestOut:
@@ -635,13 +678,17 @@ def get_request(request_id: Annotated[int, Path(ge=1, le=PG_INTEGER_MAX)], clien
                                                 request_id))
 
 
-def _utc(value: datetime | None, name: str) -> datetime | None:
+def _utc(value: datetime | None) -> datetime | None:
+    """``value`` in UTC. A valid date-time whose UTC falls outside years 1 to 9999 (e.g.
+    0001-01-01T00:00:00+01:00) is as early or as late as a filter can be: clamp it rather
+    than refuse a time the document allows."""
     if value is None:
         return None
     try:
         return value.astimezone(UTC)
     except OverflowError:
-        raise InvalidInput(f"{name} is out of range") from None
+        return datetime.min.replace(tzinfo=UTC) if value.year == 1 \
+            else datetime.max.replace(tzinfo=UTC)
 
 
 @api.get(
@@ -651,8 +698,12 @@ def _utc(value: datetime | None, name: str) -> datetime | None:
 )
 def audit_trail(
     client: Client, request: Request,
-    contract_id: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
-    serial: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    contract_id: Annotated[str | None, Query(
+        min_length=1, max_length=32, json_schema_extra=CONTRACT_ID,
+        description="The customer's contract ID, 10 digits." + LENIENT)] = None,
+    serial: Annotated[str | None, Query(
+        min_length=1, max_length=32, json_schema_extra=SERIAL,
+        description="A token's 12-digit serial." + LUHN + LENIENT)] = None,
     actor: Annotated[str | None, Query(min_length=1, max_length=80, pattern=PRINTABLE,
                                        examples=["api:ib-core", "staff:suzuki"])] = None,
     action: Annotated[str | None, Query(
@@ -673,7 +724,7 @@ def audit_trail(
     wanted = parse_serial(serial) if serial is not None else None
     found = audit_chain.search(
         kinko.engine, contract_id=contract, serial=wanted, actor=actor, action=action,
-        since=_utc(since, "since"), until=_utc(until, "until"), limit=limit + 1,
+        since=_utc(since), until=_utc(until), limit=limit + 1,
         before_id=before_id)
     page = found[:limit]
     integration.record_read(kinko.ctx, client, "audit", contract_id=contract, serial=wanted)
