@@ -14,7 +14,7 @@ from kinko.domain.model import StaffRole, Token
 from kinko.domain.notices import NoticeKind
 from kinko.domain.secrets import Password
 from kinko.services.issuance import IssuedToken
-from kinko.services.staff_accounts import add_staff
+from kinko.services.staff_accounts import add_staff, unlock_staff
 from kinko.store import audit_chain
 from tests.support import LOGIN_PASSWORD, Harness
 from tests.web.client import Browser, text_of
@@ -90,6 +90,27 @@ def test_sign_in_needs_the_password_and_the_staff_members_own_code(operator: Sta
     replay = other.post("/console/login", {"staff_id": "suzuki", "password": STAFF_PASSWORD,
                                            "otp": code})
     assert replay.status_code == 422
+
+
+def test_five_wrong_staff_passwords_lock_until_kinko_staff_unlock(operator: Staff) -> None:
+    h, b = operator.h, operator.browser
+    b.get("/console/login")
+    for _ in range(h.ctx.policy.max_password_failures):
+        b.post("/console/login", {"staff_id": "suzuki", "password": "nope-nope-1",
+                                  "otp": h.code(operator.token).reveal()})
+    # Locked: the right password and code read like any failure, and are audited as locked.
+    locked = b.post("/console/login", {"staff_id": "suzuki", "password": STAFF_PASSWORD,
+                                       "otp": h.code(operator.token).reveal()})
+    assert locked.status_code == 422
+    assert "職員ID、パスワードまたは" in text_of(locked)
+    with h.ctx.uow() as uow:
+        reasons = [e.reason for e in uow.audit.recent(limit=20)
+                   if e.action is Action.STAFF_SIGN_IN]
+    # Newest first: the refusal, the fifth wrong password (which locked), four wrong ones.
+    limit = h.ctx.policy.max_password_failures
+    assert reasons == ["password_locked"] * 2 + ["wrong_password"] * (limit - 1)
+    unlock_staff(h.ctx, "suzuki")
+    operator.sign_in()
 
 
 def test_a_customer_session_cannot_reach_the_console(harness: Harness) -> None:

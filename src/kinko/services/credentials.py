@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from kinko.domain.errors import NotFound, PasswordLocked, WrongPassword
 from kinko.domain.events import Action, Actor, Channel, Outcome
@@ -27,6 +29,7 @@ from kinko.domain.serials import parse_contract_id
 from kinko.logs import FIELDS
 from kinko.services import throttle
 from kinko.services.context import Context
+from kinko.services.ports import PasswordCounter, UnitOfWork
 from kinko.services.verification import audit
 
 log = logging.getLogger(__name__)
@@ -40,44 +43,92 @@ _ACTIONS = {
 }
 
 
+@dataclass(frozen=True)
+class Weighed:
+    """How one password attempt went (``weigh``)."""
+
+    #: The password is the stored one.
+    matched: bool
+    #: The attempt was counted before the hash; False when the password was locked, or
+    #: ``limit`` attempts were already counted or under way.
+    claimed: bool
+    #: This attempt's failure locked the password.
+    locked_now: bool
+
+    @property
+    def accepted(self) -> bool:
+        """Right, counted, and nothing locked the password meanwhile."""
+        return self.matched and self.claimed and not self.locked_now
+
+
+def weigh(
+    ctx: Context, counter: Callable[[UnitOfWork], PasswordCounter], stored_hash: str,
+    password: Password, *, record: Callable[[UnitOfWork, Weighed], None],
+) -> Weighed:
+    """THE rule of a password attempt, for customers' and staff members' passwords alike:
+    claim it (counted as a failure) before the slow hash, then settle it. ``record`` audits
+    the outcome in the transaction that settles it.
+
+    Argon2 runs outside any transaction, and runs for a refused attempt too, so that a
+    locked password takes as long to answer as a wrong one.
+    """
+    limit = ctx.policy.max_password_failures
+    with ctx.uow() as uow:
+        claimed = counter(uow).claim(limit=limit)
+        uow.commit()
+    matched = ctx.hasher.verify(stored_hash, password)
+    with ctx.uow() as uow:
+        settled = counter(uow)
+        locked_now = False
+        if claimed and matched:
+            locked_now = not settled.settle_success()  # locked meanwhile by another attempt
+        elif claimed:
+            locked_now = settled.settle_failure(limit=limit, now=ctx.clock())
+        weighed = Weighed(matched=matched, claimed=claimed, locked_now=locked_now)
+        record(uow, weighed)
+        uow.commit()
+    return weighed
+
+
 def check_password(
     ctx: Context, customer_id: int, kind: PasswordKind, password: Password, *, actor: Actor
 ) -> Customer:
     """Verify one of the customer's passwords, counting a failure; returns the customer."""
     started = time.perf_counter()
-    limit = ctx.policy.max_password_failures
     with ctx.uow() as uow:
         customer = uow.customers.get(customer_id)
-        if customer is None:
-            raise NotFound("no such customer")
-        claimed = uow.customers.claim_password_attempt(customer.id, kind, limit=limit)
-        uow.commit()
+    if customer is None:
+        raise NotFound("no such customer")
     stored_hash = customer.password(kind).hash
-    # Outside any transaction: argon2 is slow on purpose. A refused attempt is hashed too,
-    # so that a locked password takes as long to answer as a wrong one.
-    matched = ctx.hasher.verify(stored_hash, password)
-    now = ctx.clock()
     action, contract_id = _ACTIONS[kind], customer.contract_id
-    with ctx.uow() as uow:
-        if claimed and matched and uow.customers.settle_password_success(customer.id, kind):
+
+    def record(uow: UnitOfWork, weighed: Weighed) -> None:
+        if weighed.accepted:
             if ctx.hasher.needs_rehash(stored_hash):
                 uow.customers.set_password_hash(customer.id, kind, ctx.hasher.hash(password))
-            audit(uow, now, action, actor, contract_id=contract_id)
-            uow.commit()
-            _decided(kind, "accepted", contract_id, actor, started)
-            return customer
-        locked_now = claimed and not matched and uow.customers.settle_password_failure(
-            customer.id, kind, limit=limit, now=now)
-        error = _refusal(kind, matched=matched, claimed=claimed, locked_now=locked_now)
-        reason = error.code if claimed else PasswordLocked.code
-        audit(uow, now, action, actor, outcome=Outcome.FAILURE, contract_id=contract_id,
-              reason=reason)
-        if locked_now:
-            audit(uow, now, Action.PASSWORD_LOCKED, actor, contract_id=contract_id,
+            audit(uow, ctx.clock(), action, actor, contract_id=contract_id)
+            return
+        audit(uow, ctx.clock(), action, actor, outcome=Outcome.FAILURE,
+              contract_id=contract_id, reason=_reason(weighed))
+        if weighed.locked_now and not weighed.matched:
+            audit(uow, ctx.clock(), Action.PASSWORD_LOCKED, actor, contract_id=contract_id,
                   reason=kind.value)
-        uow.commit()
-    _decided(kind, reason, contract_id, actor, started, locked_now=locked_now)
-    raise error
+
+    weighed = weigh(ctx, lambda uow: uow.customers.password_counter(customer.id, kind),
+                    stored_hash, password, record=record)
+    if weighed.accepted:
+        _decided(kind, "accepted", contract_id, actor, started)
+        return customer
+    _decided(kind, _reason(weighed), contract_id, actor, started,
+             locked_now=weighed.locked_now)
+    raise _refusal(kind, weighed)
+
+
+def _reason(weighed: Weighed) -> str:
+    """The audit reason of a refused attempt."""
+    if weighed.matched or not weighed.claimed:
+        return PasswordLocked.code
+    return WrongPassword.code
 
 
 def _decided(kind: PasswordKind, outcome: str, contract_id: str, actor: Actor, started: float,
@@ -94,14 +145,13 @@ def _decided(kind: PasswordKind, outcome: str, contract_id: str, actor: Actor, s
                     "duration_ms": round((time.perf_counter() - started) * 1000, 3)}})
 
 
-def _refusal(
-    kind: PasswordKind, *, matched: bool, claimed: bool, locked_now: bool
-) -> WrongPassword | PasswordLocked:
+def _refusal(kind: PasswordKind, weighed: Weighed) -> WrongPassword | PasswordLocked:
     """What a refused attempt is told. A right password refused is refused for a lock (or
     for concurrent attempts that may be about to lock it): say so. A wrong one hears of the
     lock only at the confirmation password, whose customer is signed in already: at the
     login form it would tell a guesser that the contract ID exists."""
-    if matched or (kind is PasswordKind.CONFIRMATION and (locked_now or not claimed)):
+    if weighed.matched or (kind is PasswordKind.CONFIRMATION
+                           and (weighed.locked_now or not weighed.claimed)):
         return PasswordLocked()
     return WrongPassword()
 

@@ -151,6 +151,24 @@ class TokenRepository(Protocol):
     def unbound_expired(self, now: datetime) -> Sequence[Token]: ...
 
 
+class PasswordCounter(Protocol):
+    """The failure count and lock of one password, as ``services.credentials.weigh`` uses
+    them; each method is one atomic statement, and none acts on a locked password."""
+
+    def claim(self, *, limit: int) -> bool:
+        """Count an attempt as a failure before it is checked, if fewer than ``limit`` are
+        counted (failed, or still being checked); False when it may not be made."""
+        ...
+
+    def settle_failure(self, *, limit: int, now: datetime) -> bool:
+        """The claimed attempt was wrong: lock if ``limit`` are counted; True if this locked it."""
+        ...
+
+    def settle_success(self) -> bool:
+        """The claimed attempt was right: clear the count; False (nothing changed) if locked."""
+        ...
+
+
 class CustomerRepository(Protocol):
     def add(self, new: NewCustomer) -> Customer: ...
 
@@ -158,22 +176,8 @@ class CustomerRepository(Protocol):
 
     def by_contract_id(self, contract_id: str) -> Customer | None: ...
 
-    def claim_password_attempt(self, customer_id: int, kind: PasswordKind, *, limit: int) -> bool:
-        """Count one attempt as a failure before the password is checked, atomically, and
-        only while the password is not locked and fewer than ``limit`` attempts are counted
-        (failed or still being checked); False when the attempt may not be made."""
-        ...
-
-    def settle_password_failure(
-        self, customer_id: int, kind: PasswordKind, *, limit: int, now: datetime
-    ) -> bool:
-        """The claimed attempt was wrong: lock the password if ``limit`` attempts are
-        counted; True if this call locked it."""
-        ...
-
-    def settle_password_success(self, customer_id: int, kind: PasswordKind) -> bool:
-        """The claimed attempt was right: clear the count unless the password was locked
-        meanwhile; False (and nothing changed) if it is locked."""
+    def password_counter(self, customer_id: int, kind: PasswordKind) -> PasswordCounter:
+        """The failure count and lock of one of the customer's passwords."""
         ...
 
     def unlock_password(self, customer_id: int, kind: PasswordKind) -> bool:
@@ -246,10 +250,13 @@ class StaffRepository(Protocol):
 
     def by_name(self, name: str) -> StaffMember | None: ...
 
-    def record_password_failure(self, staff_id: int, *, limit: int,
-                                now: datetime) -> tuple[int, bool]: ...
+    def password_counter(self, staff_id: int) -> PasswordCounter:
+        """The failure count and lock of the staff member's console password."""
+        ...
 
-    def reset_password_failures(self, staff_id: int) -> None: ...
+    def unlock_password(self, staff_id: int) -> None:
+        """Clear the count and the lock."""
+        ...
 
 
 class RequestRepository(Protocol):

@@ -15,8 +15,10 @@ from kinko.domain.lifecycle import TokenEvent, TokenState, transition
 from kinko.domain.model import StaffMember, StaffRole, TokenOrigin
 from kinko.domain.secrets import Code, Password
 from kinko.services.context import Context
+from kinko.services.credentials import Weighed, weigh
 from kinko.services.customers import validate_password
 from kinko.services.issuance import IssuedToken, issue_token
+from kinko.services.ports import UnitOfWork
 from kinko.services.verification import audit, verify_code
 
 NAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
@@ -65,7 +67,12 @@ def add_staff(
 
 
 def sign_in(ctx: Context, name: str, password: Password, code: Code) -> StaffMember:
-    """Password and TOTP together; any failure reads the same to the person signing in."""
+    """Password and TOTP together; any failure reads the same to the person signing in.
+
+    The password goes through ``credentials.weigh``, the rule customers' passwords follow
+    too: however many attempts arrive at once, no more than five are weighed before the
+    lock, and a locked password costs the same hash as a wrong one.
+    """
     actor = Actor.staff(name[:32])
     with ctx.uow() as uow:
         member = uow.staff.by_name(name)
@@ -73,17 +80,18 @@ def sign_in(ctx: Context, name: str, password: Password, code: Code) -> StaffMem
         ctx.hasher.dummy_verify(password)
         _audit_sign_in(ctx, actor, Outcome.FAILURE, "unknown_staff")
         raise StaffSignInFailed()
-    if member.password.locked:
-        _audit_sign_in(ctx, actor, Outcome.FAILURE, "password_locked")
-        raise StaffSignInFailed()
-    if not ctx.hasher.verify(member.password.hash, password):
-        now = ctx.clock()
-        with ctx.uow() as uow:
-            _, locked = uow.staff.record_password_failure(
-                member.id, limit=ctx.policy.max_password_failures, now=now)
-            audit(uow, now, Action.STAFF_SIGN_IN, actor, outcome=Outcome.FAILURE,
-                  reason="password_locked" if locked else "wrong_password")
-            uow.commit()
+    staff_id = member.id
+
+    def record(uow: UnitOfWork, weighed: Weighed) -> None:
+        if not weighed.accepted:
+            reason = ("wrong_password" if weighed.claimed and not weighed.locked_now
+                      else "password_locked")
+            audit(uow, ctx.clock(), Action.STAFF_SIGN_IN, actor, outcome=Outcome.FAILURE,
+                  reason=reason)
+
+    weighed = weigh(ctx, lambda uow: uow.staff.password_counter(staff_id),
+                    member.password.hash, password, record=record)
+    if not weighed.accepted:
         raise StaffSignInFailed()
     if member.token_id is None:
         _audit_sign_in(ctx, actor, Outcome.FAILURE, "no_token")
@@ -93,11 +101,7 @@ def sign_in(ctx: Context, name: str, password: Password, code: Code) -> StaffMem
     except AuthenticationFailed as error:
         _audit_sign_in(ctx, actor, Outcome.FAILURE, error.code)
         raise StaffSignInFailed() from None
-    with ctx.uow() as uow:
-        if member.password.failures:
-            uow.staff.reset_password_failures(member.id)
-        audit(uow, ctx.clock(), Action.STAFF_SIGN_IN, actor)
-        uow.commit()
+    _audit_sign_in(ctx, actor, Outcome.SUCCESS, None)
     return member
 
 
@@ -109,7 +113,7 @@ def get_staff(ctx: Context, staff_id: int) -> StaffMember:
     return member
 
 
-def _audit_sign_in(ctx: Context, actor: Actor, outcome: Outcome, reason: str) -> None:
+def _audit_sign_in(ctx: Context, actor: Actor, outcome: Outcome, reason: str | None) -> None:
     with ctx.uow() as uow:
         audit(uow, ctx.clock(), Action.STAFF_SIGN_IN, actor, outcome=outcome, reason=reason)
         uow.commit()
@@ -122,7 +126,7 @@ def unlock_staff(ctx: Context, name: str, *, actor: Actor = OPERATOR) -> StaffMe
         member = uow.staff.by_name(name)
         if member is None:
             raise NotFound(f"no staff member {name}")
-        uow.staff.reset_password_failures(member.id)
+        uow.staff.unlock_password(member.id)
         if member.token_id is not None:
             uow.tokens.change_state(member.token_id, from_states={TokenState.LOCKED},
                                     to_state=transition(TokenState.LOCKED, TokenEvent.UNLOCK),

@@ -50,6 +50,7 @@ from kinko.store.audit_chain import (
     mac_values,
     stored_event,
 )
+from kinko.store.password_counters import SqlPasswordCounter
 from kinko.store.rows import (
     AuditEventRow,
     Base,
@@ -488,41 +489,11 @@ class SqlCustomerRepository:
                     select(_CUSTOMERS).where(_CUSTOMERS.c.contract_id == contract_id))
         return _customer(row) if row else None
 
-    def claim_password_attempt(self, customer_id: int, kind: PasswordKind, *, limit: int) -> bool:
+    def password_counter(self, customer_id: int, kind: PasswordKind) -> SqlPasswordCounter:
         _, failures_name, locked_name = _PASSWORD_COLUMNS[kind]
-        failures = getattr(CustomerRow, failures_name)
-        result = self._session.execute(
-            update(CustomerRow)
-            .where(CustomerRow.id == customer_id, getattr(CustomerRow, locked_name).is_(None),
-                   failures < limit)
-            .values({failures: failures + 1})
-            .execution_options(synchronize_session=False)
-        )
-        return _rowcount(result) == 1
-
-    def settle_password_failure(
-        self, customer_id: int, kind: PasswordKind, *, limit: int, now: datetime
-    ) -> bool:
-        _, failures_name, locked_name = _PASSWORD_COLUMNS[kind]
-        locked_at = getattr(CustomerRow, locked_name)
-        result = self._session.execute(
-            update(CustomerRow)
-            .where(CustomerRow.id == customer_id, locked_at.is_(None),
-                   getattr(CustomerRow, failures_name) >= limit)
-            .values({locked_at: now})
-            .execution_options(synchronize_session=False)
-        )
-        return _rowcount(result) == 1
-
-    def settle_password_success(self, customer_id: int, kind: PasswordKind) -> bool:
-        _, failures_name, locked_name = _PASSWORD_COLUMNS[kind]
-        result = self._session.execute(
-            update(CustomerRow)
-            .where(CustomerRow.id == customer_id, getattr(CustomerRow, locked_name).is_(None))
-            .values({failures_name: 0})
-            .execution_options(synchronize_session=False)
-        )
-        return _rowcount(result) == 1
+        return SqlPasswordCounter(self._session, CustomerRow, customer_id,
+                                  failures=getattr(CustomerRow, failures_name),
+                                  locked_at=getattr(CustomerRow, locked_name))
 
     def unlock_password(self, customer_id: int, kind: PasswordKind) -> bool:
         _, failures_name, locked_name = _PASSWORD_COLUMNS[kind]

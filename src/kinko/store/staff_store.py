@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, case, func, literal, or_, select, update
+from sqlalchemy import Select, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -22,6 +22,7 @@ from kinko.domain.model import (
     StaffRequest,
     StaffRole,
 )
+from kinko.store.password_counters import SqlPasswordCounter
 from kinko.store.rows import ApiClientRow, StaffRequestRow, StaffRow, TokenRow
 
 
@@ -63,21 +64,12 @@ class SqlStaffRepository:
             .execution_options(populate_existing=True)).scalar_one_or_none()
         return self._member(row) if row else None
 
-    def record_password_failure(self, staff_id: int, *, limit: int,
-                                now: datetime) -> tuple[int, bool]:
-        failures = StaffRow.password_failures
-        row = self._session.execute(
-            update(StaffRow).where(StaffRow.id == staff_id)
-            .values(password_failures=failures + 1,
-                    password_locked_at=case(
-                        (failures + 1 >= limit,
-                         func.coalesce(StaffRow.password_locked_at, now)),
-                        else_=StaffRow.password_locked_at))
-            .returning(StaffRow.password_failures, StaffRow.password_locked_at)
-            .execution_options(synchronize_session=False)).one()
-        return row[0], row[1] is not None
+    def password_counter(self, staff_id: int) -> SqlPasswordCounter:
+        return SqlPasswordCounter(self._session, StaffRow, staff_id,
+                                  failures=StaffRow.password_failures,
+                                  locked_at=StaffRow.password_locked_at)
 
-    def reset_password_failures(self, staff_id: int) -> None:
+    def unlock_password(self, staff_id: int) -> None:
         self._session.execute(
             update(StaffRow).where(StaffRow.id == staff_id)
             .values(password_failures=0, password_locked_at=None)
