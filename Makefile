@@ -50,16 +50,17 @@ clean: ## remove the virtualenv, caches and the local demo database
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis var artifacts
 
 # The verification benchmark (docs/performance.md), never part of `make test`. It runs in its
-# own virtualenv (bench/.venv: kinko plus uvicorn[standard], gunicorn and httpx), so nothing
-# it needs becomes a kinko dependency. Knobs: PEER=privacyidea, SIZES=10000,1000000,
-# CLIENTS=1,16,32,64, SECONDS=20, BACKENDS=sqlite,postgresql, WORKERS=2.
+# own virtualenv (bench/.venv: kinko plus uvicorn[standard], gunicorn, granian and httpx), so
+# nothing it needs becomes a kinko dependency. Knobs: PEER=privacyidea, SIZES=10000,1000000,
+# CLIENTS=1,16,32,64, SECONDS=20, BACKENDS=sqlite,postgresql, WORKERS=2, SERVER=uvicorn
+# (or granian: kinko under granian instead of uvicorn).
 BENCH_VENV  := bench/.venv
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
 $(BENCH_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(BENCH_VENV)/bin/python -m pip install --quiet -e . 'uvicorn[standard]' gunicorn httpx
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e . 'uvicorn[standard]' gunicorn httpx granian
 	@touch $@
 
 # wrk (Debian's package) generates the load: a Python load generator costs more CPU per
@@ -75,4 +76,4 @@ bench: $(BENCH_STAMP) bench-tools ## verification benchmark: kinko vs the floor 
 	PYTHONPATH=. $(BENCH_VENV)/bin/python -m bench.run $(if $(PEER),--peer $(PEER)) \
 		$(if $(SIZES),--sizes $(SIZES)) $(if $(CLIENTS),--clients $(CLIENTS)) \
 		$(if $(SECONDS),--seconds $(SECONDS)) $(if $(BACKENDS),--backends $(BACKENDS)) \
-		$(if $(WORKERS),--workers $(WORKERS))
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SERVER),--server $(SERVER))

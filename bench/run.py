@@ -56,6 +56,9 @@ def options(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 20)))
     p.add_argument("--warmup", type=float, default=float(os.environ.get("BENCH_WARMUP", 2)))
     p.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 2)))
+    p.add_argument("--server", choices=("uvicorn", "granian"),
+                   default=os.environ.get("BENCH_SERVER", "uvicorn"),
+                   help="the HTTP server kinko runs under (the floor always uses uvicorn)")
     p.add_argument("--loadgen", choices=("wrk", "httpx"),
                    default=os.environ.get("BENCH_LOADGEN", "wrk" if wrk.available() else "httpx"),
                    help="wrk (Debian's package; the default when installed) or the asyncio + "
@@ -128,7 +131,8 @@ def _http_ready(path: str, method: str = "GET") -> Callable[[int], bool]:
     return ready
 
 
-def start_kinko(database: dataset.Database, master_key: str, workers: int) -> Server:
+def start_kinko(database: dataset.Database, master_key: str, workers: int,
+                server: str = "uvicorn") -> Server:
     port = free_port()
     env = os.environ | {
         "KINKO_DATABASE_URL": database.url,
@@ -140,9 +144,17 @@ def start_kinko(database: dataset.Database, master_key: str, workers: int) -> Se
         "KINKO_DB_MAX_OVERFLOW": os.environ.get("KINKO_DB_MAX_OVERFLOW", "10"),
         "KINKO_DATA_DIR": str(WORK),
     }
-    argv = [str(BIN / "uvicorn"), "--factory", "kinko.web.asgi:create", "--workers",
-            str(workers), "--host", "127.0.0.1", "--port", str(port), "--log-level",
-            "warning", "--no-access-log"]
+    if server == "granian":
+        # One event loop thread per worker, uvloop, HTTP/1.1 only (what wrk speaks); the
+        # handlers' blocking work still runs in anyio's thread pool, as under uvicorn.
+        argv = [str(BIN / "granian"), "--interface", "asgi", "--factory", "--workers",
+                str(workers), "--host", "127.0.0.1", "--port", str(port), "--http", "1",
+                "--loop", "uvloop", "--log-level", "warning", "--no-access-log",
+                "kinko.web.asgi:create"]
+    else:
+        argv = [str(BIN / "uvicorn"), "--factory", "kinko.web.asgi:create", "--workers",
+                str(workers), "--host", "127.0.0.1", "--port", str(port), "--log-level",
+                "warning", "--no-access-log"]
     return Server("kinko", argv, env, port, _http_ready("/healthz"),
                   WORK / f"kinko-{database.kind}.log")
 
@@ -260,7 +272,7 @@ def measure(args: argparse.Namespace, kind: str, size: int, log: list[dict[str, 
         for name in args.targets.split(","):
             if name == "kinko":
                 bearer = add_api_client(database, master_key)
-                server = start_kinko(database, master_key, args.workers)
+                server = start_kinko(database, master_key, args.workers, args.server)
                 target = kinko_target(server, bearer)
             elif name == "floor":
                 server = start_floor(database, args.workers)

@@ -4,18 +4,21 @@ front end that is not kinko's own, call-centre staff actions, and the audit trai
 Thin as the other adapters: the route class checks the client's bearer secret and scope
 before anything else, each handler parses its pydantic model and calls one service of
 ``kinko.services.integration``, and every failure leaves as an RFC 9457 problem.
+``POST /verify`` is answered by a plain ASGI handler (``verify_endpoint``) before FastAPI
+sees the request; its route here documents it and shares ``check_code`` with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import (
     AwareDatetime,
@@ -46,6 +49,7 @@ from kinko.domain.model import (
 from kinko.domain.secrets import Code, Password
 from kinko.domain.serials import normalize_digits, parse_contract_id, parse_serial
 from kinko.services import api_clients, integration
+from kinko.services.context import Context
 from kinko.services.integration import Purpose
 from kinko.services.transactions import Method
 from kinko.web.api import bodies, docs
@@ -97,10 +101,7 @@ class ApiRoute(APIRoute):
             except RequestValidationError as error:
                 return invalid_request(error)
             except KinkoError as error:
-                response = from_error(error)
-                if response.status_code == 401:
-                    response.headers.update(WWW_AUTHENTICATE)
-                return response
+                return refusal(error)
             except HTTPException as error:
                 if error.status_code == 400:  # FastAPI could not decode the body at all
                     return problem(400, "invalid_json", "the body is not valid JSON")
@@ -119,9 +120,24 @@ async def _read_body(request: Request) -> Response | None:
     return None
 
 
+def refusal(error: KinkoError) -> JSONResponse:
+    """The problem for a domain error; a 401 (the client's secret, or a wrong code or
+    password) says how to authenticate."""
+    response = from_error(error)
+    if response.status_code == 401:
+        response.headers.update(WWW_AUTHENTICATE)
+    return response
+
+
 def invalid_request(error: RequestValidationError) -> Response:
     """422 with the fields at fault (never their values: they may be passwords or codes)."""
-    errors = list(error.errors())
+    return invalid_fields(error.errors())
+
+
+def invalid_fields(errors: Iterable[Mapping[str, Any]]) -> JSONResponse:
+    """``invalid_request``'s answer for pydantic's errors, located as FastAPI locates them
+    (``("body", "otp")``)."""
+    errors = list(errors)
     if any(e.get("type") == "json_invalid" for e in errors):
         return problem(400, "invalid_json", "the body is not valid JSON")
     fields = [{"field": ".".join(str(part) for part in e.get("loc", ())
@@ -223,7 +239,9 @@ def _verify_target(value: Any) -> str:
 
 
 #: Exactly one of ``contract_id`` or ``serial``: two closed shapes, ``oneOf`` in the
-#: document, which generated clients turn into two request types.
+#: document, which generated clients turn into two request types. The fast handler
+#: validates bodies against this very type (``verify_endpoint``), so the document and the
+#: server cannot drift apart.
 VerifyRequest = Annotated[
     Annotated[VerifyByContractId, Tag("by_contract_id")]
     | Annotated[VerifyBySerial, Tag("by_serial")],
@@ -469,17 +487,24 @@ def verify(body: VerifyRequest, client: Client, request: Request) -> Response:
     """Checks the code of the customer's token through the same path as the web (drift,
     replay, lockout, audit): a code accepted here is spent for the web too, and vice versa.
     """
+    # Documentation: POST /api/v1/verify is answered by verify_endpoint before FastAPI's
+    # router; this route describes it and, reached directly, does the same.
+    answer = check_code(request.app.state.kinko.ctx, client, body)
+    return Response(orjson.dumps(answer), media_type="application/json")
+
+
+def check_code(ctx: Context, client: ApiClient,
+               body: VerifyByContractId | VerifyBySerial) -> dict[str, Any]:
+    """``POST /verify`` once its body is valid: the code checked on the one verification
+    path, and ``VerifyResult``'s fields (the answer is sent as built, not validated again).
+    Blocking (database work): run it in a worker thread."""
     contract_id, serial = ((None, body.serial) if isinstance(body, VerifyBySerial)
                            else (body.contract_id, None))
-    verified = integration.verify(
-        request.app.state.kinko.ctx, client, code=_code(body.otp), purpose=body.purpose,
-        contract_id=contract_id, serial=serial, hints=request.app.state.verify_hints)
-    result = VerifyResult(result="accepted", contract_id=verified.contract_id,
-                          serial=verified.serial, drift=verified.drift,
-                          purpose=verified.purpose)
-    # The busiest operation: sent as built, without FastAPI validating the model again
-    # against response_model (which still documents it).
-    return Response(result.model_dump_json(), media_type="application/json")
+    verified = integration.verify(ctx, client, code=_code(body.otp), purpose=body.purpose,
+                                  contract_id=contract_id, serial=serial)
+    return {"result": "accepted", "contract_id": verified.contract_id,
+            "serial": verified.serial, "drift": verified.drift,
+            "purpose": str(verified.purpose)}
 
 
 def _password_status(state: PasswordState) -> PasswordStatus:
