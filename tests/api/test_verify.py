@@ -180,8 +180,8 @@ def test_every_check_is_audited_as_the_api_client(api: Api, token: IssuedToken) 
     ]
 
 
-# A server remembers which token answered for a contract ID or serial (VerifyHints) and
-# tries it first; these check that the memory never outlives the binding it remembers.
+# A contract ID or serial answers with whichever token is bound to it now: no server keeps
+# a memory of it that could outlive an exchange, a suspension or a stop.
 
 def test_a_remembered_contract_follows_the_customer_to_a_new_token(api: Api,
                                                                    token: IssuedToken) -> None:

@@ -60,7 +60,7 @@ def race_worker(
     """
     try:
         kinko = build(
-            Settings(database_url=database_url),
+            Settings(database_url=database_url, db_pool_size=threads),
             seedbox=SeedBox(Keyring.from_env_value(master_key)),
             hasher=Argon2Hasher.fast_for_tests(),
         )
@@ -198,7 +198,7 @@ def wrong_code(enrolled: Enrolled) -> str:
     return next(f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" not in near)
 
 
-def test_one_code_sent_concurrently_from_several_processes_is_accepted_exactly_once(
+def test_one_code_sent_64_times_at_once_from_several_processes_is_accepted_exactly_once(
     clean_engine: Engine, database_url: str,
 ) -> None:
     enrolled = enroll_on_real_time(clean_engine, database_url)
@@ -207,9 +207,9 @@ def test_one_code_sent_concurrently_from_several_processes_is_accepted_exactly_o
     step = enrolled.token.last_step + 1  # type: ignore[operator]
     code = enrolled.issued.token.params.code_at_step(enrolled.issued.seed.reveal(), step)
 
-    outcomes = race(enrolled, database_url, code, processes=5, threads=5)
+    outcomes = race(enrolled, database_url, code, processes=8, threads=8)
 
-    assert Counter(outcome for outcome, _ in outcomes) == {"accepted": 1, "ReplayedCode": 24}
+    assert Counter(outcome for outcome, _ in outcomes) == {"accepted": 1, "ReplayedCode": 63}
     assert [s for outcome, s in outcomes if outcome == "accepted"] == [step]
     token = stored_token(enrolled)
     assert (token.state, token.last_step, token.failures) == (TokenState.ACTIVE, step, 0)
@@ -217,7 +217,7 @@ def test_one_code_sent_concurrently_from_several_processes_is_accepted_exactly_o
         (event.outcome, event.reason) for event in race_events(enrolled)
         if event.action is Action.TOKEN_CODE_CHECKED
     )
-    assert checks == {(Outcome.SUCCESS, None): 1, (Outcome.FAILURE, "replayed_code"): 24}
+    assert checks == {(Outcome.SUCCESS, None): 1, (Outcome.FAILURE, "replayed_code"): 63}
 
 
 def test_concurrent_wrong_codes_lock_the_token_exactly_once(

@@ -112,7 +112,7 @@ def test_no_flow_leaks_a_secret_into_logs_or_audit_events(
         assert line["level"] == ("debug" if line["outcome"] == "accepted" else "info")
         assert line["serial"] in (mask_serial(old.token.serial), mask_serial(new.token.serial))
         assert line["contract_id"] in (None, "10****0001")
-        assert line["path"] in ("fast", "full") and line["duration_ms"] >= 0
+        assert line["duration_ms"] >= 0
         assert isinstance(line["drift"], int)
     own = "\n".join(json.dumps(line, ensure_ascii=False)
                      for line in jlog.lines() if line["logger"].startswith("kinko"))

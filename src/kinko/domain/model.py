@@ -41,6 +41,9 @@ class Token:
     last_used_at: datetime | None
     #: Set for a staff member's own sign-in token (then ``customer_id`` is None).
     staff_id: int | None = None
+    #: Changes with every change of the stored token; a code check's outcome is written
+    #: only to the version it was decided on.
+    version: int = 0
 
     @property
     def is_bound(self) -> bool:

@@ -13,10 +13,11 @@ from kinko.domain.events import Action, Actor, Channel
 from kinko.domain.lifecycle import TokenEvent, TokenState, transition
 from kinko.domain.model import Token
 from kinko.domain.secrets import Code, Password
+from kinko.domain.verification import state_error
 from kinko.services.context import Context
 from kinko.services.credentials import authenticate
 from kinko.services.enrollment import find_unbound
-from kinko.services.verification import UNBOUND_ONLY, audit, reload_token, state_error, verify_code
+from kinko.services.verification import UNBOUND_ONLY, audit, reload_token, verify_code
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def begin(
     if token is None:
         raise OtpNotInUse()
     if token.state is not TokenState.ACTIVE:
-        raise state_error(token)
+        raise state_error(token.state)
     return ExchangeStarted(customer.id, customer.contract_id, token.id, token.serial)
 
 

@@ -15,11 +15,11 @@ from kinko.domain.events import Action, Actor, Outcome
 from kinko.domain.model import ApiClient, Customer, PasswordKind, StaffRequest, Token
 from kinko.domain.secrets import Code, Password
 from kinko.domain.serials import parse_contract_id, parse_serial
-from kinko.lru import Lru
 from kinko.services import approvals, console, enrollment, exchange, staff, stopping
 from kinko.services.context import Context
+from kinko.services.ports import TokenRef
 from kinko.services.transactions import Method
-from kinko.services.verification import audit, verify_active, verify_code, verify_known
+from kinko.services.verification import audit, verify_code
 
 
 class Purpose(enum.StrEnum):
@@ -67,90 +67,39 @@ def record_read(ctx: Context, client: ApiClient, what: str, *, contract_id: str 
 
 # --- verification ----------------------------------------------------------------------
 
-class VerifyHints:
-    """Which token answers for a contract ID or serial, as this process last found it: a
-    bounded memory that lets a verification skip its lookup.
-
-    Only a hint, and only for active tokens: ``verify_known`` spends a step only if the
-    remembered token is still active, and an active token stays bound to the customer it
-    was bound to (it can only become locked, suspended or revoked, and revoked is final).
-    A hint that no longer holds (the customer exchanged phones, stopped, was locked) makes
-    that statement touch nothing; the hint is dropped and the request takes the full path.
-    """
-
-    def __init__(self, size: int = 65_536) -> None:
-        self._hints: Lru[tuple[str, str], tuple[int, str, str]] = Lru(size)
-
-    def get(self, key: tuple[str, str]) -> tuple[int, str, str] | None:
-        """(token id, contract ID, serial) last verified for ``key``."""
-        return self._hints.get(key)
-
-    def remember(self, key: tuple[str, str], token_id: int, contract_id: str,
-                 serial: str) -> None:
-        self._hints.put(key, (token_id, contract_id, serial))
-
-    def forget(self, key: tuple[str, str]) -> None:
-        self._hints.pop(key)
-
-
 def verify(ctx: Context, client: ApiClient, *, code: Code, purpose: Purpose,
-           contract_id: str | None = None, serial: str | None = None,
-           hints: VerifyHints | None = None) -> Verified:
-    """Check a code of the customer's bound token, found by contract ID or by serial.
-
-    A right code for an active token takes one read and one statement
-    (``verify_active``); with ``hints``, a contract or serial verified before in this
-    process takes the statement alone (``verify_known``). Anything else (a wrong code, a
-    replay, a locked or suspended token, an unknown customer) takes the full path, which
-    finds the reason, counts the failure and audits it.
-    """
+           contract_id: str | None = None, serial: str | None = None) -> Verified:
+    """Check a code of the customer's bound token, found by contract ID or by serial, on
+    ``verify_code``'s one path: one read, the decision, one statement that settles it."""
     if (contract_id is None) == (serial is None):
         raise InvalidInput("give either contract_id or serial")
     actor = _actor(client)
     contract = parse_contract_id(contract_id) if contract_id is not None else None
     wanted = parse_serial(serial) if serial is not None else None
-    key = ("contract", contract) if contract is not None else ("serial", str(wanted))
-    if hints is not None and (hint := hints.get(key)) is not None:
-        token_id, bound_contract, bound_serial = hint
-        match = verify_known(ctx, token_id, code, actor=actor, contract_id=bound_contract,
-                             purpose=purpose.value)
-        if match is not None:
-            return Verified(bound_contract, bound_serial, match.drift, purpose)
-        hints.forget(key)
-    found = verify_active(ctx, code, actor=actor, contract_id=contract, serial=wanted,
-                          purpose=purpose.value)
-    if found is not None:
-        match, known, bound_contract = found
-        if hints is not None:
-            hints.remember(key, known.id, bound_contract, known.serial)
-        return Verified(bound_contract, known.serial, match.drift, purpose)
-    with ctx.uow() as uow:
-        if contract is not None:
-            customer = uow.customers.by_contract_id(contract)
-            token = uow.tokens.bound_to(customer.id) if customer is not None else None
-        else:
-            token = uow.tokens.by_serial(wanted) if wanted is not None else None
-            customer = (uow.customers.get(token.customer_id)
-                        if token is not None and token.customer_id is not None else None)
+    ref = TokenRef(contract_id=contract) if contract is not None else TokenRef(serial=wanted)
     try:
-        if customer is None:
-            raise NotFound("no such customer" if contract is not None
-                           else "no customer token with this serial number")
-        if token is None:
-            raise OtpNotInUse()
-    except KinkoError as error:
+        accepted = verify_code(ctx, ref, code, actor=actor, purpose=purpose.value)
+    except NotFound:
+        error = _why_no_token(ctx, contract)
         # verify_code audits every code it checks; a request that never got that far is
         # audited here, so that no API call goes unrecorded.
         with ctx.uow() as uow:
             audit(uow, ctx.clock(), Action.TOKEN_CODE_CHECKED, actor, outcome=Outcome.FAILURE,
                   contract_id=contract, serial=wanted, reason=error.code)
             uow.commit()
-        raise
-    match = verify_code(ctx, token.id, code, actor=actor, contract_id=customer.contract_id,
-                        purpose=purpose.value)
-    if hints is not None:
-        hints.remember(key, token.id, customer.contract_id, token.serial)
-    return Verified(customer.contract_id, token.serial, match.drift, purpose)
+        raise error from None
+    if accepted.contract_id is None:  # never: both lookups find a customer's token
+        raise NotFound("no customer token with this serial number")
+    return Verified(accepted.contract_id, accepted.serial, accepted.drift, purpose)
+
+
+def _why_no_token(ctx: Context, contract_id: str | None) -> KinkoError:
+    """Why no customer token answered: no such customer, or one without a bound token."""
+    if contract_id is None:
+        return NotFound("no customer token with this serial number")
+    with ctx.uow() as uow:
+        customer = uow.customers.by_contract_id(contract_id)
+    return OtpNotInUse() if customer is not None else NotFound("no such customer")
 
 
 # --- reading ---------------------------------------------------------------------------

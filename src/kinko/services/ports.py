@@ -30,6 +30,7 @@ from kinko.domain.notices import Notice, NoticeStatus, QueuedNotice
 from kinko.domain.otp import TotpParameters
 from kinko.domain.secrets import Password, Seed
 from kinko.domain.throttle import WindowCounts
+from kinko.domain.verification import Decision
 
 
 @dataclass(frozen=True)
@@ -51,22 +52,32 @@ class NewCustomer:
     created_at: datetime
 
 
-@dataclass(frozen=True, repr=False)
-class KnownToken:
-    """What this process last read of a token: enough to check a code without reading it
-    again. Only a hint: a spend based on it re-checks every fact in its one statement."""
+@dataclass(frozen=True)
+class TokenRef:
+    """Which token a code is for: by id, the bound token (active, locked or suspended) of a
+    contract ID, or a customer's token by its serial (never a staff or unbound token)."""
 
-    id: int
-    serial: str
-    params: TotpParameters
+    token_id: int | None = None
+    contract_id: str | None = None
+    serial: str | None = None
+
+    def __post_init__(self) -> None:
+        given = [v for v in (self.token_id, self.contract_id, self.serial) if v is not None]
+        if len(given) != 1:
+            raise ValueError("a TokenRef names exactly one of token_id, contract_id, serial")
+
+
+@dataclass(frozen=True, repr=False)
+class Verifiable:
+    """A token as read for a code check (its state and version), its opened seed, and its
+    customer's contract ID (None for a token bound to nobody or to a staff member)."""
+
+    token: Token
     seed: Seed
-    #: The sealed form the seed was opened from; a reseal (key rotation) changes it.
-    key_id: str
-    nonce: bytes
-    drift: int
+    contract_id: str | None
 
     def __repr__(self) -> str:
-        return f"KnownToken(id={self.id}, serial={self.serial!r})"
+        return f"Verifiable(token={self.token.id}, serial={self.token.serial!r})"
 
 
 class TokenRepository(Protocol):
@@ -88,50 +99,17 @@ class TokenRepository(Protocol):
 
     def seed(self, token: Token) -> Seed: ...
 
-    def spend_step(
-        self, token_id: int, *, step: int, drift: int, states: Collection[TokenState], now: datetime
-    ) -> bool:
-        """Accept ``step`` if the token is in ``states`` and ``step`` is above its last
-        accepted step: store step and drift, reset failures. False if another request
-        got there first or the state changed. One conditional UPDATE."""
+    def for_verification(self, ref: TokenRef) -> Verifiable | None:
+        """The token ``ref`` names, its seed opened, in one read (no lock: ``settle``
+        compares the version); a contract ID finds its bound token."""
         ...
 
-    def for_check(self, token_id: int) -> tuple[Token, KnownToken] | None:
-        """The token and its opened seed in one read (the seed comes from a per-process
-        cache while its sealed form is unchanged); remembers them for ``known``."""
-        ...
-
-    def known(self, token_id: int) -> KnownToken | None:
-        """What this process remembers of the token, without touching the database."""
-        ...
-
-    def active_of(self, *, contract_id: str | None = None,
-                  serial: str | None = None) -> tuple[KnownToken, str] | None:
-        """The active token of the customer with ``contract_id``, or the active customer
-        token with ``serial``, and that customer's contract ID: one plain read, no lock
-        (a ``spend`` re-checks what it relies on), remembered for ``known``. None for
-        anything else (no such customer or token, another state): ask the full way."""
-        ...
-
-    def spend(
-        self, token: KnownToken, *, step: int, current_step: int, window: int,
-        states: Collection[TokenState], now: datetime, event: AuditEvent, alone: bool = False,
-    ) -> bool:
-        """``spend_step`` plus every fact a code check rests on, in one conditional statement
-        that also records ``event``: the token is in ``states`` (an unbound one not expired),
-        its seed is still sealed as in ``token``, ``step`` is above the last accepted step
-        and within ``window`` of ``current_step`` plus the stored drift. True if spent (and
-        recorded); False changes nothing. ``alone``: the unit of work does nothing else
-        (this is its first statement, or follows only ``active_of``, and it commits or ends
-        right after), so the statement may commit by itself."""
-        ...
-
-    def record_failure(
-        self, token_id: int, *, state: TokenState, limit: int, limit_state: TokenState,
-        now: datetime,
-    ) -> tuple[int, TokenState] | None:
-        """Count one wrong code if the token is still in ``state``; at ``limit`` move it to
-        ``limit_state``. Returns the new count and state, or None if the state changed."""
+    def settle(self, token: Token, decision: Decision, *, now: datetime,
+               event: AuditEvent) -> bool:
+        """Apply ``decision`` to exactly the version of ``token`` it was made on and record
+        ``event`` with it, atomically (one statement where the database allows); False,
+        with nothing written, if the token changed since it was read. A decision that
+        changes nothing (a replay, a state refusal) records ``event`` alone."""
         ...
 
     def change_state(
@@ -346,7 +324,11 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, single_statements: bool = False) -> UnitOfWork:
+        """A new unit of work; ``single_statements=True`` for a use case whose writes are
+        each one atomic statement: where the database allows, each statement then commits
+        by itself (``commit()`` is still called, and harmless)."""
+        ...
 
 
 class PasswordHasher(Protocol):

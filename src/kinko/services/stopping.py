@@ -12,9 +12,10 @@ from kinko.domain.events import Action, Actor, Channel
 from kinko.domain.lifecycle import TokenEvent, TokenState, sources_of, transition
 from kinko.domain.model import PasswordKind
 from kinko.domain.secrets import Code, Password
+from kinko.domain.verification import state_error
 from kinko.services.context import Context
 from kinko.services.credentials import authenticate, check_password
-from kinko.services.verification import audit, state_error, verify_code
+from kinko.services.verification import audit, verify_code
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def begin(
     if token is None:
         raise OtpNotInUse()
     if token.state is not TokenState.ACTIVE:
-        raise state_error(token)
+        raise state_error(token.state)
     return StopStarted(customer.id, customer.contract_id, token.id, token.serial)
 
 

@@ -1,37 +1,37 @@
-"""The one path every one-time password takes: state, expiry, drift, replay, lockout, audit.
+"""The one path every one-time password takes: read the token, let the domain decide
+(``kinko.domain.verification.decide``), and settle the decision with its audit event.
 
-Login, transactions, 利用開始, 利用中止, 交換 and staff resync all call ``verify_code``.
+Login, transactions, 利用開始, 利用中止, 交換, staff sign-in and the bank systems' API all
+call ``verify_code``; right codes, wrong codes, replays and locked tokens take the same
+path. Concurrent checks of one token do not lock it: the store writes a decision only to the
+token version it was made on, and a check that lost the race reads and decides again.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
 
-from kinko.domain import notices, otp
+from kinko.domain import notices
 from kinko.domain.errors import (
     AuthenticationFailed,
+    Conflict,
     NotFound,
-    ReplayedCode,
     TokenExpired,
     TokenLocked,
-    TokenRevoked,
-    TokenSuspended,
-    WrongCode,
 )
 from kinko.domain.events import Action, Actor, AuditEvent, Outcome
 from kinko.domain.lifecycle import TokenEvent, TokenState, transition
 from kinko.domain.masking import mask_contract_id, mask_serial
 from kinko.domain.model import Token
 from kinko.domain.secrets import Code
-from kinko.domain.serials import normalize_digits
+from kinko.domain.verification import Accept, Decision, Refuse, decide
 from kinko.logs import FIELDS
 from kinko.services.context import Context
-from kinko.services.ports import KnownToken, UnitOfWork
+from kinko.services.ports import TokenRef, UnitOfWork, Verifiable
 
 ACTIVE_ONLY: frozenset[TokenState] = frozenset({TokenState.ACTIVE})
 UNBOUND_ONLY: frozenset[TokenState] = frozenset({TokenState.UNBOUND})
@@ -40,16 +40,6 @@ log = logging.getLogger(__name__)
 
 #: The log's name for an accepted code; a refusal is logged with its error's code.
 ACCEPTED = "accepted"
-
-
-def state_error(token: Token) -> AuthenticationFailed:
-    """The error a customer sees when the token is not in a state that accepts codes."""
-    errors: dict[TokenState, AuthenticationFailed] = {
-        TokenState.LOCKED: TokenLocked(),
-        TokenState.SUSPENDED: TokenSuspended(),
-        TokenState.REVOKED: TokenRevoked(),
-    }
-    return errors.get(token.state, TokenRevoked("this token cannot be used here"))
 
 
 def reload_token(uow: UnitOfWork, token_id: int) -> Token:
@@ -105,137 +95,114 @@ def expire_if_due(uow: UnitOfWork, token: Token, now: datetime, actor: Actor) ->
     return True
 
 
+@dataclass(frozen=True)
+class CodeAccepted:
+    """A code accepted and its step spent: which token, and what was learned."""
+
+    step: int
+    drift: int
+    token_id: int
+    serial: str
+    #: The contract ID the check was audited under (None: a staff member's token).
+    contract_id: str | None
+
+
+#: How often one check reads and decides again after losing a race for the same token;
+#: each loss means another check of that token was settled meanwhile.
+MAX_RACES = 32
+
+
 def verify_code(
     ctx: Context,
-    token_id: int,
+    token: int | TokenRef,
     code: Code,
     *,
     actor: Actor,
     contract_id: str | None = None,
     states: Collection[TokenState] = ACTIVE_ONLY,
     purpose: str | None = None,
-) -> otp.TotpMatch:
-    """Check ``code`` against the token and spend its step, or raise and count the failure.
+) -> CodeAccepted:
+    """Check ``code`` against the token (an id, or a ``TokenRef`` by contract ID or serial)
+    and spend its step, or raise and count the failure.
 
     The outcome is committed before this returns or raises, so a code that was checked
-    stays spent, and a failure stays counted, whatever the caller does next. ``purpose``
-    (e.g. ``login``), when given, is the reason recorded with an accepted code.
-
-    The common case, a right code for a token this process has checked before, is one
-    statement (``verify_known``). Anything else takes the full path: read and lock the
-    token, check, write the outcome.
+    stays spent, and a failure stays counted, whatever the caller does next. The audit
+    event names ``contract_id`` if given (利用開始 checks a token bound to nobody yet), else
+    the token's customer; ``purpose`` (e.g. ``login``) is the reason of an accepted code's
+    event. Raises ``NotFound`` when there is no such token.
     """
+    ref = token if isinstance(token, TokenRef) else TokenRef(token_id=token)
     started = time.perf_counter()
-    match = verify_known(ctx, token_id, code, actor=actor, contract_id=contract_id,
-                         states=states, purpose=purpose)
-    if match is not None:
-        return match
-    now = ctx.clock()
-    with ctx.uow() as uow:
-        loaded = uow.tokens.for_check(token_id)
-        if loaded is None:
-            raise NotFound("no such token")
-        token, known = loaded
-        try:
-            match = _check(ctx, uow, token, known, code, now, states, actor, contract_id,
-                           purpose)
-        except AuthenticationFailed as error:
-            audit(uow, now, Action.TOKEN_CODE_CHECKED, actor, outcome=Outcome.FAILURE,
-                  contract_id=contract_id, serial=token.serial, reason=error.code)
-            uow.commit()
-            _decided(ctx, started, "full", token.id, token.serial, contract_id, actor,
-                     purpose, error=error, drift=token.drift, state=token.state)
-            if isinstance(error, TokenLocked) and token.state is not TokenState.LOCKED:
-                ctx.metrics.token_locked()
-            raise
-        uow.commit()
-        _decided(ctx, started, "full", token.id, token.serial, contract_id, actor, purpose,
-                 drift=match.drift)
-        return match
+    for _ in range(MAX_RACES):
+        now = ctx.clock()
+        with ctx.uow(single_statements=True) as uow:
+            found = uow.tokens.for_verification(ref)
+            if found is None:
+                raise NotFound("no such token")
+            decision = decide(found.token, found.seed.reveal(), code.reveal(), now=now,
+                              policy=ctx.policy, states=states)
+            audited_as = contract_id if contract_id is not None else found.contract_id
+            event = _checked_event(now, actor, audited_as, found.token.serial, decision,
+                                   purpose)
+            follow_up = _follow_up(decision, audited_as)
+            if not follow_up:
+                settled = uow.tokens.settle(found.token, decision, now=now, event=event)
+                uow.commit()
+        if follow_up:  # its events (and notices) commit with it, in one transaction
+            with ctx.uow() as uow:
+                settled = uow.tokens.settle(found.token, decision, now=now, event=event)
+                if settled:
+                    for action, reason, named in follow_up:
+                        audit(uow, now, action, actor, contract_id=named,
+                              serial=found.token.serial, reason=reason)
+                uow.commit()
+        if settled:
+            return _outcome(ctx, started, found, decision, audited_as, actor, purpose)
+    raise Conflict("the token kept changing while its code was checked; try again")
 
 
-def verify_known(
-    ctx: Context,
-    token_id: int,
-    code: Code,
-    *,
-    actor: Actor,
-    contract_id: str | None = None,
-    states: Collection[TokenState] = ACTIVE_ONLY,
-    purpose: str | None = None,
-) -> otp.TotpMatch | None:
-    """``verify_code``'s one-statement path: a right code for a token this process has
-    checked before is spent, and its success audited, by one conditional statement that
-    re-checks every fact the decision rests on (``TokenRepository.spend``).
-
-    None when that path does not apply (a token not seen here, a wrong code, a replay, a
-    changed state): nothing was written, and ``verify_code`` takes the full path. Never
-    raises for the code itself, so a caller may try it on a remembered token id first.
-    """
-    def remembered(uow: UnitOfWork) -> tuple[KnownToken, str | None] | None:
-        known = uow.tokens.known(token_id)
-        return None if known is None else (known, contract_id)
-
-    found = _spend_found(ctx, remembered, code, states, actor, purpose)
-    return None if found is None else found[0]
+def _checked_event(now: datetime, actor: Actor, contract_id: str | None, serial: str,
+                   decision: Decision, purpose: str | None) -> AuditEvent:
+    """The audit event of every code check: success with ``purpose``, or the refusal."""
+    refused = isinstance(decision, Refuse)
+    return AuditEvent(
+        occurred_at=now, action=Action.TOKEN_CODE_CHECKED,
+        outcome=Outcome.FAILURE if refused else Outcome.SUCCESS,
+        actor=actor.name, channel=actor.channel, contract_id=contract_id, serial=serial,
+        reason=decision.error.code if isinstance(decision, Refuse) else purpose)
 
 
-def verify_active(
-    ctx: Context,
-    code: Code,
-    *,
-    actor: Actor,
-    contract_id: str | None = None,
-    serial: str | None = None,
-    purpose: str | None = None,
-) -> tuple[otp.TotpMatch, KnownToken, str] | None:
-    """``verify_known`` for a customer's active token found by ``contract_id`` or its
-    ``serial``: one read (token, sealed seed and contract ID together, no lock) and the
-    one conditional statement. Returns the match, the token and the contract ID.
-
-    None when that does not settle it (no such active token, a wrong code, a replay):
-    nothing was written, and the caller takes the full path (``verify_code``).
-    """
-    def active(uow: UnitOfWork) -> tuple[KnownToken, str] | None:
-        return uow.tokens.active_of(contract_id=contract_id, serial=serial)
-
-    return _spend_found(ctx, active, code, ACTIVE_ONLY, actor, purpose)
+def _follow_up(decision: Decision, contract_id: str | None) -> list[tuple[Action, str, str | None]]:
+    """The lifecycle events (action, reason, contract ID) a decision's state change is
+    audited, and notified, with."""
+    if not isinstance(decision, Refuse) or decision.state is None:
+        return []
+    if isinstance(decision.error, TokenExpired):
+        return [(Action.TOKEN_EXPIRED, "unbound_ttl", None)]
+    action = Action.TOKEN_LOCKED if decision.state is TokenState.LOCKED else (
+        Action.TOKEN_REVOKED)
+    return [(action, "too_many_wrong_codes", contract_id)]
 
 
-ContractId = TypeVar("ContractId", bound=str | None)
-
-
-def _spend_found(
-    ctx: Context,
-    find: Callable[[UnitOfWork], tuple[KnownToken, ContractId] | None],
-    code: Code,
-    states: Collection[TokenState],
-    actor: Actor,
-    purpose: str | None,
-) -> tuple[otp.TotpMatch, KnownToken, ContractId] | None:
-    """Find the token (and its contract ID) with ``find``, then spend the step of a right
-    code with the one conditional statement, in one unit of work."""
-    now = ctx.clock()
-    started = time.perf_counter()
-    with ctx.uow() as uow:
-        found = find(uow)
-        if found is None:
-            return None
-        known, contract_id = found
-        match = _spend_if_known(ctx, uow, known, code, now, states, actor, contract_id,
-                                purpose)
-        if match is None:
-            return None
-        uow.commit()
-    _decided(ctx, started, "fast", known.id, known.serial, contract_id, actor, purpose,
-             drift=match.drift)
-    return match, known, contract_id
+def _outcome(ctx: Context, started: float, found: Verifiable, decision: Decision,
+             contract_id: str | None, actor: Actor, purpose: str | None) -> CodeAccepted:
+    """Report the settled decision (metrics, log) and return or raise it."""
+    token = found.token
+    if isinstance(decision, Accept):
+        _decided(ctx, started, token.id, token.serial, contract_id, actor, purpose,
+                 drift=decision.drift)
+        return CodeAccepted(decision.step, decision.drift, token.id, token.serial,
+                            contract_id)
+    _decided(ctx, started, token.id, token.serial, contract_id, actor, purpose,
+             drift=token.drift, error=decision.error, state=token.state)
+    if isinstance(decision.error, TokenLocked) and decision.state is TokenState.LOCKED:
+        ctx.metrics.token_locked()
+    raise decision.error
 
 
 def _decided(
     ctx: Context,
     started: float,
-    path: str,
     token_id: int,
     serial: str,
     contract_id: str | None,
@@ -247,9 +214,8 @@ def _decided(
     state: TokenState | None = None,
 ) -> None:
     """Report one committed decision on a code: the metrics, and one log line (debug for an
-    accepted code, info for a refusal). ``path`` says which path decided (``fast``: the
-    one statement, ``full``: read, lock, check). Nothing secret is known here: no code, no
-    seed; the serial and contract ID are masked."""
+    accepted code, info for a refusal). Nothing secret is known here: no code, no seed; the
+    serial and contract ID are masked."""
     seconds = time.perf_counter() - started
     ctx.metrics.verification(Outcome.SUCCESS.value if error is None else error.code, seconds)
     level = logging.DEBUG if error is None else logging.INFO
@@ -257,7 +223,6 @@ def _decided(
         return
     fields: dict[str, object] = {
         "outcome": ACCEPTED if error is None else error.code,
-        "path": path,
         "token_id": token_id,
         "serial": mask_serial(serial),
         "contract_id": None if contract_id is None else mask_contract_id(contract_id),
@@ -270,132 +235,3 @@ def _decided(
         fields["state"] = state.value
     log.log(level, "code %s", "accepted" if error is None else "refused",
             extra={FIELDS: fields})
-
-
-def _checked_event(now: datetime, actor: Actor, contract_id: str | None,
-                   serial: str, purpose: str | None) -> AuditEvent:
-    return AuditEvent(occurred_at=now, action=Action.TOKEN_CODE_CHECKED,
-                      outcome=Outcome.SUCCESS, actor=actor.name, channel=actor.channel,
-                      contract_id=contract_id, serial=serial, reason=purpose)
-
-
-def _spend_if_known(
-    ctx: Context,
-    uow: UnitOfWork,
-    known: KnownToken,
-    code: Code,
-    now: datetime,
-    states: Collection[TokenState],
-    actor: Actor,
-    contract_id: str | None,
-    purpose: str | None,
-) -> otp.TotpMatch | None:
-    """The one-statement path: the match, spent and recorded; None to take the full path.
-
-    From what this process remembers of the token (``known``), find the one step the code
-    matches within 3 × window of the remembered centre. If there is exactly one, and the
-    steps within 2 × window of it match nothing else, then whatever drift the token now
-    has, as long as the step lies inside its window (which ``spend`` checks), the full
-    check would pick that same step: so spending it conditionally is the same decision.
-    """
-    text = normalize_digits(code.reveal())
-    params, window = known.params, ctx.policy.window
-    if not (len(text) == params.digits and text.isascii() and text.isdigit()):
-        return None
-    current = params.step_at(now.timestamp())
-    centre = current + known.drift
-    low, high = centre - 3 * window, centre + 3 * window
-    given = text.encode("ascii")
-    seed = known.seed.reveal()
-    matches = [
-        step for step in range(max(low, 0), high + 1)
-        if hmac.compare_digest(params.code_at_step(seed, step).encode("ascii"), given)
-    ]
-    if len(matches) != 1 or abs(matches[0] - centre) > window:
-        return None
-    step = matches[0]
-    event = _checked_event(now, actor, contract_id, known.serial, purpose)
-    if notices.notice_for(event) is not None:
-        return None  # never the case for a code check; audit() would queue it
-    if not uow.tokens.spend(known, step=step, current_step=current, window=window,
-                            states=states, now=now, event=event, alone=True):
-        return None
-    return otp.TotpMatch(step=step, drift=step - current)
-
-
-def _check(
-    ctx: Context,
-    uow: UnitOfWork,
-    token: Token,
-    known: KnownToken,
-    code: Code,
-    now: datetime,
-    states: Collection[TokenState],
-    actor: Actor,
-    contract_id: str | None,
-    purpose: str | None,
-) -> otp.TotpMatch:
-    """The full check on a freshly read (and locked) token; records the success itself."""
-    if expire_if_due(uow, token, now, actor):
-        raise TokenExpired()
-    if token.state not in states:
-        raise state_error(token)
-    current = token.params.step_at(now.timestamp())
-    try:
-        match = otp.verify_totp(
-            token.params,
-            known.seed.reveal(),
-            normalize_digits(code.reveal()),
-            now=now.timestamp(),
-            drift=token.drift,
-            window=ctx.policy.window,
-            last_step=token.last_step,
-        )
-    except WrongCode:
-        _count_failure(ctx, uow, token, now, actor, contract_id)
-        raise
-    event = _checked_event(now, actor, contract_id, token.serial, purpose)
-    if notices.notice_for(event) is not None:  # not for a code check today; kept general
-        spent = uow.tokens.spend_step(token.id, step=match.step, drift=match.drift,
-                                      states=states, now=now)
-        if spent:
-            audit(uow, now, Action.TOKEN_CODE_CHECKED, actor, contract_id=contract_id,
-                  serial=token.serial, reason=purpose)
-    else:
-        spent = uow.tokens.spend(known, step=match.step, current_step=current,
-                                 window=ctx.policy.window, states=states, now=now, event=event)
-    if not spent:
-        # The row is locked, so only a backend that cannot lock (none today) gets here.
-        fresh = uow.tokens.get(token.id)
-        if fresh is not None and fresh.state not in states:
-            raise state_error(fresh)
-        raise ReplayedCode()
-    return match
-
-
-def _count_failure(
-    ctx: Context,
-    uow: UnitOfWork,
-    token: Token,
-    now: datetime,
-    actor: Actor,
-    contract_id: str | None,
-) -> None:
-    """Count a wrong code; raise ``TokenLocked`` when this one reached the limit."""
-    limit_state = transition(token.state, TokenEvent.TOO_MANY_FAILURES)
-    counted = uow.tokens.record_failure(
-        token.id, state=token.state, limit=ctx.policy.max_code_failures,
-        limit_state=limit_state, now=now,
-    )
-    if counted is None:
-        fresh = uow.tokens.get(token.id)
-        raise state_error(fresh) if fresh is not None else NotFound("no such token")
-    _, state = counted
-    if state is limit_state:
-        action = Action.TOKEN_LOCKED if state is TokenState.LOCKED else Action.TOKEN_REVOKED
-        audit(uow, now, action, actor, contract_id=contract_id, serial=token.serial,
-              reason="too_many_wrong_codes")
-        raise TokenLocked() if state is TokenState.LOCKED else TokenRevoked(
-            "too many wrong codes for an unregistered token"
-        )
-

@@ -63,7 +63,7 @@ def reseal_all(engine: Engine, seedbox: SeedBox, *, batch_size: int = 500) -> in
                     .where(TokenRow.id == token_id, TokenRow.seed_key_id == key_id,
                            TokenRow.seed_nonce == nonce)
                     .values(seed_key_id=sealed.key_id, seed_nonce=sealed.nonce,
-                            seed_ciphertext=sealed.ciphertext)
+                            seed_ciphertext=sealed.ciphertext, version=TokenRow.version + 1)
                     .execution_options(synchronize_session=False)
                 )
                 resealed += getattr(result, "rowcount", 0)

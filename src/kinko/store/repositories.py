@@ -13,9 +13,9 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Engine,
     Executable,
+    Result,
     Row,
     String,
     and_,
@@ -39,8 +39,9 @@ from kinko.domain.notices import Notice, NoticeKind, NoticeStatus, QueuedNotice
 from kinko.domain.otp import Algorithm, TotpParameters
 from kinko.domain.secrets import Seed
 from kinko.domain.throttle import WindowCounts
+from kinko.domain.verification import Accept, Decision
 from kinko.lru import Lru
-from kinko.services.ports import KnownToken, NewCustomer, NewToken
+from kinko.services.ports import NewCustomer, NewToken, TokenRef, Verifiable
 from kinko.store.api_clients import SqlApiClientRepository
 from kinko.store.audit_chain import (
     AuditFilter,
@@ -89,6 +90,7 @@ def _token(row: TokenRow | Row[Any]) -> Token:
         state_changed_at=row.state_changed_at,
         last_used_at=row.last_used_at,
         staff_id=row.staff_id,
+        version=row.version,
     )
 
 
@@ -109,27 +111,28 @@ def _customer(row: CustomerRow | Row[Any]) -> Customer:
     )
 
 
-class TokenCache:
-    """What this process last read of recently checked tokens, opened seeds included: a
-    bounded LRU, shared by the threads of one process (``SqlUnitOfWorkFactory`` holds it).
+class OpenedSeeds:
+    """The one cache the verification keeps: seeds opened from their sealed form, bounded,
+    shared by the threads of one process (``SqlUnitOfWorkFactory`` holds it).
 
-    It saves the AES-GCM opening and, for a token checked here before, the read itself:
-    ``verify_code`` can then spend the step in one conditional statement that re-checks
-    every fact the entry claims (state, sealed seed, drift, last step), so a stale entry
-    costs a fallback, never a wrong answer. Entries are keyed by token id and carry the
-    serial, key id and nonce the seed was opened from; a reseal under a new key changes
-    the nonce and so the entry is simply not used again. Opened seeds stay in this
-    process's memory while cached, as they already do while a request checks a code.
+    An entry is keyed by the token and the nonce of the sealed form it was opened from, and
+    every sealing makes a new random nonce: a reseal under a new key (``kinko keys
+    rotate``) simply stops using the old entry. It saves the AES-GCM opening; the token's
+    state is read afresh for every check. Opened seeds stay in this process's memory while
+    cached, as they already do while a request checks a code.
     """
 
-    def __init__(self, size: int = 65_536) -> None:
-        self._entries: Lru[int, KnownToken] = Lru(size)
+    def __init__(self, seedbox: SeedBox, size: int = 65_536) -> None:
+        self._seedbox = seedbox
+        self._entries: Lru[tuple[int, bytes], Seed] = Lru(size)
 
-    def get(self, token_id: int) -> KnownToken | None:
-        return self._entries.get(token_id)
-
-    def put(self, entry: KnownToken) -> None:
-        self._entries.put(entry.id, entry)
+    def open(self, token_id: int, serial: str, sealed: SealedSeed) -> Seed:
+        key = (token_id, sealed.nonce)
+        seed = self._entries.get(key)
+        if seed is None:
+            seed = self._seedbox.open(serial, sealed)
+            self._entries.put(key, seed)
+        return seed
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -142,43 +145,72 @@ _AUDIT_FIELDS = ("occurred_at", "action", "outcome", "actor", "channel", "contra
                  "serial", "reason", "mac_key_id", "mac_nonce", "mac")
 
 
-def _spend_update() -> Executable:
-    """``spend_step`` with every fact of the check it settles (see ``SqlTokenRepository.spend``)."""
-    now = bindparam("now", type_=UTCDateTime())
+def _settle_update(shape: str) -> Executable:
+    """One decision applied to exactly the token version it was made on: ``accept`` spends a
+    step; ``count`` counts a wrong code; ``count_state`` counts one and changes the state
+    (the failure limit); ``state`` changes the state alone (a binding period run out)."""
+    # Bound names never equal a column's: a parameter named like a column would be SET too.
+    values: dict[str, Any] = {"version": _TOKENS.c.version + 1}
+    if shape == "accept":
+        values |= {"last_step": bindparam("new_step"), "drift": bindparam("new_drift"),
+                   "failures": 0, "last_used_at": bindparam("at", type_=UTCDateTime())}
+    if shape in ("count", "count_state"):
+        values["failures"] = bindparam("new_failures")
+    if shape in ("count_state", "state"):
+        values |= {"state": bindparam("new_state"),
+                   "state_changed_at": bindparam("at", type_=UTCDateTime())}
     return (
         update(_TOKENS)
-        .where(and_(
-            _TOKENS.c.id == bindparam("token_id"),
-            _TOKENS.c.state.in_(bindparam("states", expanding=True)),
-            or_(_TOKENS.c.state != TokenState.UNBOUND.value,
-                _TOKENS.c.expires_at.is_(None), _TOKENS.c.expires_at > now),
-            _TOKENS.c.seed_key_id == bindparam("key_id"),
-            _TOKENS.c.seed_nonce == bindparam("nonce"),
-            or_(_TOKENS.c.last_step.is_(None), _TOKENS.c.last_step < bindparam("step")),
-            _TOKENS.c.drift.between(bindparam("drift_low"), bindparam("drift_high")),
-        ))
-        .values(last_step=bindparam("step"), drift=bindparam("new_drift"), failures=0,
-                last_used_at=now)
-        .returning(_TOKENS.c.serial)
+        .where(_TOKENS.c.id == bindparam("token_id"),
+               _TOKENS.c.version == bindparam("read_version"))
+        .values(values)
+        .returning(_TOKENS.c.id)
     )
 
 
-def _spend_and_record() -> Executable:
-    """PostgreSQL: the spend and its audit event as one statement (a data-modifying CTE);
-    the event row exists if and only if the step was spent. Every column of the event,
+def _settle_and_record(shape: str) -> Executable:
+    """PostgreSQL: the settling update and its audit event as one statement (a data-modifying
+    CTE): the event row exists if and only if the update applied. Every column of the event,
     its MAC included, is a bound value computed before the statement."""
-    spent = _spend_update().cte("spent")  # type: ignore[attr-defined]
+    settled = _settle_update(shape).cte("settled")  # type: ignore[attr-defined]
     values = [bindparam(f"audit_{name}", type_=UTCDateTime() if name == "occurred_at"
                         else String()) for name in _AUDIT_FIELDS]
     return (
         insert(_AUDIT)
-        .from_select(list(_AUDIT_FIELDS), select(*values).select_from(spent))
+        .from_select(list(_AUDIT_FIELDS), select(*values).select_from(settled))
         .returning(_AUDIT.c.id)
     )
 
 
-def _for_check() -> Executable:
-    return select(_TOKENS).where(_TOKENS.c.id == bindparam("token_id")).with_for_update()
+def _shape(decision: Decision) -> str | None:
+    """Which settling statement a decision needs; None when it changes nothing."""
+    if isinstance(decision, Accept):
+        return "accept"
+    if decision.failures is not None:
+        return "count_state" if decision.state is not None else "count"
+    return "state" if decision.state is not None else None
+
+
+def _for_verification(by: str) -> Executable:
+    """A token row (with its sealed seed) and its customer's contract ID, found by id, by the
+    bound token of a contract ID, or by the serial of a customer's token."""
+    joined = _TOKENS.outerjoin(_CUSTOMERS, _CUSTOMERS.c.id == _TOKENS.c.customer_id)
+    wanted = {
+        "id": _TOKENS.c.id == bindparam("token_id"),
+        "contract": and_(_CUSTOMERS.c.contract_id == bindparam("contract_id"),
+                         _TOKENS.c.state.in_(_BOUND)),
+        "serial": and_(_TOKENS.c.serial == bindparam("serial"),
+                       _TOKENS.c.customer_id.is_not(None)),
+    }[by]
+    return select(_TOKENS, _CUSTOMERS.c.contract_id).select_from(joined).where(wanted)
+
+
+def _execute(session: Session, statement: Executable,
+             parameters: dict[str, Any]) -> Result[Any]:
+    """A plain (Core) statement on the session's connection, after a flush."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection().execute(statement, parameters)
 
 
 def _read(session: Session, statement: Executable) -> Row[Any] | None:
@@ -192,44 +224,25 @@ def _read(session: Session, statement: Executable) -> Row[Any] | None:
     return rows[0] if rows else None
 
 
-def _active_of(wanted: ColumnElement[bool]) -> Executable:
-    """The active token (row and sealed seed) with its customer's contract ID."""
-    joined = _TOKENS.join(_CUSTOMERS, _CUSTOMERS.c.id == _TOKENS.c.customer_id)
-    return (select(_TOKENS, _CUSTOMERS.c.contract_id).select_from(joined)
-            .where(wanted, _TOKENS.c.state == TokenState.ACTIVE.value))
+_STATEMENTS: dict[tuple[str, str], Executable] = {}
 
 
-def _active_of_contract() -> Executable:
-    return _active_of(_CUSTOMERS.c.contract_id == bindparam("contract_id"))
-
-
-def _active_of_serial() -> Executable:
-    return _active_of(_TOKENS.c.serial == bindparam("serial"))
-
-
-_STATEMENTS: dict[str, Executable] = {}
-
-
-def _statement(name: str) -> Executable:
+def _statement(kind: str, variant: str) -> Executable:
     # Built once per process (SQLAlchemy then caches the compiled SQL per dialect).
-    statement = _STATEMENTS.get(name)
+    statement = _STATEMENTS.get((kind, variant))
     if statement is None:
-        statement = {"for_check": _for_check, "spend": _spend_update,
-                     "spend_and_record": _spend_and_record,
-                     "active_of_contract": _active_of_contract,
-                     "active_of_serial": _active_of_serial}[name]()
-        _STATEMENTS[name] = statement
+        build = {"read": _for_verification, "settle": _settle_update,
+                 "settle_and_record": _settle_and_record}[kind]
+        statement = _STATEMENTS[(kind, variant)] = build(variant)
     return statement
 
 
 class SqlTokenRepository:
     def __init__(self, session: Session, seedbox: SeedBox,
-                 cache: TokenCache | None = None) -> None:
+                 seeds: OpenedSeeds | None = None) -> None:
         self._session = session
         self._seedbox = seedbox
-        self._cache = cache if cache is not None else TokenCache(size=1)
-        #: Whether the unit of work has done nothing but ``active_of`` (see ``spend``).
-        self._read_alone = False
+        self._seeds = seeds if seeds is not None else OpenedSeeds(seedbox, size=1)
 
     def add(self, new: NewToken, seed: Seed) -> Token:
         sealed = self._seedbox.seal(new.serial, seed)
@@ -288,130 +301,56 @@ class SqlTokenRepository:
         ).one()
         return self._seedbox.open(token.serial, SealedSeed(row[0], row[1], row[2]))
 
-    def for_check(self, token_id: int) -> tuple[Token, KnownToken] | None:
-        """The token and its opened seed in one read, its row locked until the end of the
-        transaction (PostgreSQL; SQLite's writers are serialised already), so nothing the
-        check decides on can change before its outcome is written."""
-        row = self._session.connection().execute(
-            _statement("for_check"), {"token_id": token_id}).first()
+    def for_verification(self, ref: TokenRef) -> Verifiable | None:
+        by, parameters = (
+            ("id", {"token_id": ref.token_id}) if ref.token_id is not None
+            else ("contract", {"contract_id": ref.contract_id}) if ref.contract_id is not None
+            else ("serial", {"serial": ref.serial}))
+        rows = _execute(self._session, _statement("read", by), parameters).all()
+        if len(rows) > 1:
+            raise MultipleResultsFound("expected at most one token")
+        row = rows[0] if rows else None
         if row is None:
             return None
-        return _token(row), self._remember(row)
+        seed = self._seeds.open(
+            row.id, row.serial, SealedSeed(row.seed_key_id, row.seed_nonce, row.seed_ciphertext))
+        return Verifiable(_token(row), seed, row.contract_id)
 
-    def known(self, token_id: int) -> KnownToken | None:
-        return self._cache.get(token_id)
-
-    def active_of(self, *, contract_id: str | None = None,
-                  serial: str | None = None) -> tuple[KnownToken, str] | None:
-        if (contract_id is None) == (serial is None):
-            raise ValueError("give either contract_id or serial")
-        statement = _statement("active_of_contract" if contract_id is not None
-                               else "active_of_serial")
-        # On PostgreSQL outside a transaction, as its own: a later spend(alone=True) then
-        # still commits by itself (SQLite begins its one transaction here instead).
-        postgresql = self._session.get_bind().dialect.name == "postgresql"
-        fresh = not self._session.in_transaction()
-        connection = self._session.connection(
-            execution_options={"isolation_level": "AUTOCOMMIT"} if fresh and postgresql
-            else None)
-        row = connection.execute(statement, {"contract_id": contract_id,
-                                             "serial": serial}).first()
-        self._read_alone = fresh
-        if row is None:
-            return None
-        return self._remember(row), row.contract_id
-
-    def _remember(self, row: Row[Any]) -> KnownToken:
-        """The opened seed of a just-read token row (from memory while its sealed form is
-        unchanged), remembered for ``known``."""
-        cached = self._cache.get(row.id)
-        if (cached is not None and cached.serial == row.serial
-                and cached.key_id == row.seed_key_id and cached.nonce == row.seed_nonce):
-            seed = cached.seed
+    def settle(self, token: Token, decision: Decision, *, now: datetime,
+               event: AuditEvent) -> bool:
+        shape = _shape(decision)
+        audit_log = SqlAuditLog(self._session, self._seedbox)
+        if shape is None:
+            audit_log.record(event)
+            return True
+        parameters: dict[str, Any] = {"token_id": token.id, "read_version": token.version,
+                                      "at": now}
+        if isinstance(decision, Accept):
+            parameters |= {"new_step": decision.step, "new_drift": decision.drift}
         else:
-            seed = self._seedbox.open(
-                row.serial, SealedSeed(row.seed_key_id, row.seed_nonce, row.seed_ciphertext))
-        known = KnownToken(id=row.id, serial=row.serial, params=_params(row), seed=seed,
-                           key_id=row.seed_key_id, nonce=row.seed_nonce, drift=row.drift)
-        self._cache.put(known)
-        return known
-
-    def spend(
-        self, token: KnownToken, *, step: int, current_step: int, window: int,
-        states: Collection[TokenState], now: datetime, event: AuditEvent, alone: bool = False,
-    ) -> bool:
-        params = {
-            "token_id": token.id, "states": [s.value for s in states], "now": now,
-            "key_id": token.key_id, "nonce": token.nonce, "step": step,
-            "new_drift": step - current_step,
-            # |step - (current + drift)| <= window, solved for the stored drift.
-            "drift_low": step - current_step - window,
-            "drift_high": step - current_step + window,
-        }
-        if alone and self._session.in_transaction() and not self._read_alone:
-            raise RuntimeError("spend(alone=True) must be the unit of work's first statement")
-        postgresql = self._session.get_bind().dialect.name == "postgresql"
-        # Alone on PostgreSQL, the one statement is its own transaction: no BEGIN, no COMMIT,
-        # one round trip; it is atomic and durable all the same. (The pool resets the
-        # connection's isolation level when the session gives it back.)
-        connection = self._session.connection(
-            execution_options={"isolation_level": "AUTOCOMMIT"}
-            if alone and postgresql and not self._session.in_transaction() else None)
-        if postgresql:
-            params |= {f"audit_{name}": value
-                       for name, value in _audit_values(event, self._seedbox).items()}
-            spent = connection.execute(_statement("spend_and_record"), params).first()
-        else:
-            spent = connection.execute(_statement("spend"), params).first()
-            if spent is not None:
-                SqlAuditLog(self._session, self._seedbox).record(event)
-        if spent is None:
+            if decision.failures is not None:
+                parameters["new_failures"] = decision.failures
+            if decision.state is not None:
+                parameters["new_state"] = decision.state.value
+        if self._session.get_bind().dialect.name == "postgresql":
+            parameters |= {f"audit_{name}": value
+                           for name, value in _audit_values(event, self._seedbox).items()}
+            settled = _execute(self._session, _statement("settle_and_record", shape),
+                               parameters).first()
+            return settled is not None
+        settled = _execute(self._session, _statement("settle", shape), parameters).first()
+        if settled is None:
             return False
-        self._cache.put(KnownToken(id=token.id, serial=token.serial, params=token.params,
-                                   seed=token.seed, key_id=token.key_id, nonce=token.nonce,
-                                   drift=step - current_step))
+        audit_log.record(event)
         return True
-
-    def spend_step(
-        self, token_id: int, *, step: int, drift: int, states: Collection[TokenState],
-        now: datetime,
-    ) -> bool:
-        result = self._session.execute(
-            update(TokenRow)
-            .where(
-                TokenRow.id == token_id,
-                TokenRow.state.in_([s.value for s in states]),
-                or_(TokenRow.last_step.is_(None), TokenRow.last_step < step),
-            )
-            .values(last_step=step, drift=drift, failures=0, last_used_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return _rowcount(result) == 1
-
-    def record_failure(
-        self, token_id: int, *, state: TokenState, limit: int, limit_state: TokenState,
-        now: datetime,
-    ) -> tuple[int, TokenState] | None:
-        reaches_limit = TokenRow.failures + 1 >= limit
-        row = self._session.execute(
-            update(TokenRow)
-            .where(TokenRow.id == token_id, TokenRow.state == state.value)
-            .values(
-                failures=TokenRow.failures + 1,
-                state=case((reaches_limit, limit_state.value), else_=TokenRow.state),
-                state_changed_at=case((reaches_limit, now), else_=TokenRow.state_changed_at),
-            )
-            .returning(TokenRow.failures, TokenRow.state)
-            .execution_options(synchronize_session=False)
-        ).first()
-        return None if row is None else (row[0], TokenState(row[1]))
 
     def change_state(
         self, token_id: int, *, from_states: Collection[TokenState], to_state: TokenState,
         now: datetime, customer_id: int | None = None, staff_id: int | None = None,
         reset_failures: bool = False,
     ) -> bool:
-        values: dict[str, object] = {"state": to_state.value, "state_changed_at": now}
+        values: dict[str, object] = {"state": to_state.value, "state_changed_at": now,
+                                     "version": TokenRow.version + 1}
         if customer_id is not None:
             values |= {"customer_id": customer_id, "bound_at": now}
         if staff_id is not None:
@@ -435,7 +374,8 @@ class SqlTokenRepository:
             update(TokenRow)
             .where(TokenRow.id == token_id,
                    or_(TokenRow.last_step.is_(None), TokenRow.last_step < last_step))
-            .values(last_step=last_step, drift=drift, failures=0, last_used_at=now)
+            .values(last_step=last_step, drift=drift, failures=0, last_used_at=now,
+                    version=TokenRow.version + 1)
             .execution_options(synchronize_session=False)
         )
         return _rowcount(result) == 1
@@ -745,14 +685,14 @@ class SqlUnitOfWork:
     api_clients: SqlApiClientRepository
 
     def __init__(self, sessions: sessionmaker[Session], seedbox: SeedBox,
-                 token_cache: TokenCache | None = None) -> None:
+                 seeds: OpenedSeeds | None = None) -> None:
         self._sessions = sessions
         self._seedbox = seedbox
-        self._token_cache = token_cache
+        self._seeds = seeds
 
     def __enter__(self) -> SqlUnitOfWork:
         self.session = self._sessions()
-        self.tokens = SqlTokenRepository(self.session, self._seedbox, self._token_cache)
+        self.tokens = SqlTokenRepository(self.session, self._seedbox, self._seeds)
         self.customers = SqlCustomerRepository(self.session)
         self.audit = SqlAuditLog(self.session, self._seedbox)
         self.rate_limits = SqlRateLimits(self.session)
@@ -776,12 +716,21 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
+    """Units of work on one engine. ``single_statements=True`` asks for one whose every
+    statement is its own transaction where the database allows it (PostgreSQL: autocommit,
+    no BEGIN or COMMIT round trips), for a use case whose writes are each one atomic
+    statement; SQLite, embedded and with one writer at a time, keeps one transaction."""
+
     def __init__(self, engine: Engine, seedbox: SeedBox) -> None:
         self.engine = engine
         self.seedbox = seedbox
         self._sessions = sessionmaker(engine, expire_on_commit=False)
-        #: One per process (per factory): what verifications read, for the next ones.
-        self.token_cache = TokenCache()
+        autocommit = (engine.execution_options(isolation_level="AUTOCOMMIT")
+                      if engine.dialect.name == "postgresql" else engine)
+        self._single_statement_sessions = sessionmaker(autocommit, expire_on_commit=False)
+        #: One per process (per factory): seeds opened for verifications.
+        self.opened_seeds = OpenedSeeds(seedbox)
 
-    def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._sessions, self.seedbox, self.token_cache)
+    def __call__(self, *, single_statements: bool = False) -> SqlUnitOfWork:
+        sessions = self._single_statement_sessions if single_statements else self._sessions
+        return SqlUnitOfWork(sessions, self.seedbox, self.opened_seeds)

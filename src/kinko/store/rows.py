@@ -164,6 +164,9 @@ class TokenRow(Base):
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Bumped by every change of the row: a code check's outcome is written only to the
+    #: version it was decided on (``SqlTokenRepository.settle``).
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         # At most one bound token per contract, enforced by the database itself.
