@@ -48,7 +48,23 @@ def add_staff(
     if len(password.reveal()) < 10:
         raise InvalidInput("staff password must be at least 10 characters")
     password_hash = ctx.hasher.hash(password)
+    with ctx.uow() as uow:
+        if uow.staff.by_name(name) is not None:
+            raise Conflict(f"staff ID {name} already exists")
     issued = issue_token(ctx, origin, actor=actor)
+    try:
+        member = _bind_new_member(ctx, issued, name=name, display_name=display_name,
+                                  role=role, password_hash=password_hash, actor=actor)
+    except Conflict:
+        # The same name added meanwhile by someone else: the token made for this attempt
+        # is revoked, never left unbound for a customer to register.
+        _withdraw(ctx, issued, actor)
+        raise
+    return NewStaff(member, issued)
+
+
+def _bind_new_member(ctx: Context, issued: IssuedToken, *, name: str, display_name: str,
+                     role: StaffRole, password_hash: str, actor: Actor) -> StaffMember:
     now = ctx.clock()
     with ctx.uow() as uow:
         if uow.staff.by_name(name) is not None:
@@ -62,8 +78,18 @@ def add_staff(
         audit(uow, now, Action.STAFF_CREATED, actor, serial=issued.token.serial,
               reason=f"{name}:{role.value}")
         uow.commit()
-        member = uow.staff.get(member.id) or member
-    return NewStaff(member, issued)
+        return uow.staff.get(member.id) or member
+
+
+def _withdraw(ctx: Context, issued: IssuedToken, actor: Actor) -> None:
+    now = ctx.clock()
+    with ctx.uow() as uow:
+        if uow.tokens.change_state(issued.token.id, from_states={TokenState.UNBOUND},
+                                   to_state=transition(TokenState.UNBOUND, TokenEvent.REVOKE),
+                                   now=now):
+            audit(uow, now, Action.TOKEN_REVOKED, actor, serial=issued.token.serial,
+                  reason="staff_not_created")
+        uow.commit()
 
 
 def sign_in(ctx: Context, name: str, password: Password, code: Code) -> StaffMember:
