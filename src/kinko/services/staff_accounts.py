@@ -67,8 +67,7 @@ def _bind_new_member(ctx: Context, issued: IssuedToken, *, name: str, display_na
                      role: StaffRole, password_hash: str, actor: Actor) -> StaffMember:
     now = ctx.clock()
     with ctx.uow() as uow:
-        if uow.staff.by_name(name) is not None:
-            raise Conflict(f"staff ID {name} already exists")
+        # The staff ID's uniqueness is the store's: Conflict if it was taken meanwhile.
         member = uow.staff.add(name=name, display_name=display_name, role=role,
                                password_hash=password_hash, now=now)
         if not uow.tokens.change_state(issued.token.id, from_states={TokenState.UNBOUND},

@@ -213,12 +213,11 @@ def _execute(session: Session, statement: Executable,
     return session.connection().execute(statement, parameters)
 
 
-def _read(session: Session, statement: Executable) -> Row[Any] | None:
+def _read(session: Session, statement: Executable,
+          parameters: dict[str, Any] | None = None) -> Row[Any] | None:
     """At most one row of a plain (Core) SELECT: no ORM objects are built for a read that
     only becomes a domain value. Flushes first, as an ORM query would (autoflush)."""
-    if session.new or session.dirty or session.deleted:
-        session.flush()
-    rows = session.connection().execute(statement).all()
+    rows = _execute(session, statement, parameters or {}).all()
     if len(rows) > 1:
         raise MultipleResultsFound("expected at most one row")
     return rows[0] if rows else None
@@ -306,10 +305,7 @@ class SqlTokenRepository:
             ("id", {"token_id": ref.token_id}) if ref.token_id is not None
             else ("contract", {"contract_id": ref.contract_id}) if ref.contract_id is not None
             else ("serial", {"serial": ref.serial}))
-        rows = _execute(self._session, _statement("read", by), parameters).all()
-        if len(rows) > 1:
-            raise MultipleResultsFound("expected at most one token")
-        row = rows[0] if rows else None
+        row = _read(self._session, _statement("read", by), parameters)
         if row is None:
             return None
         seed = self._seeds.open(
