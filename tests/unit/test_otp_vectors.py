@@ -1,4 +1,4 @@
-"""Every published RFC 4226, 6238 and 6287 test vector, run against kinko.domain.otp."""
+"""Every published RFC 4226, 6238 and 6287 test vector, run against kinko.domain.otp and .ocra."""
 
 from __future__ import annotations
 
@@ -7,16 +7,8 @@ from typing import Any
 
 import pytest
 
-from kinko.domain.otp import (
-    Algorithm,
-    OcraSuite,
-    TotpParameters,
-    hotp,
-    ocra,
-    timestamp_steps,
-    verify_ocra,
-    verify_totp,
-)
+from kinko.domain.ocra import OcraSuite, ocra, timestamp_steps, verify_ocra
+from kinko.domain.otp import Algorithm, TotpParameters, hotp, verify_totp
 from tests.vectors import load_vectors
 
 RFC4226 = load_vectors("rfc4226.json")
