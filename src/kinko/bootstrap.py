@@ -6,17 +6,21 @@ Nothing is built at import time; the CLI, the web app and tests each call ``buil
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from kinko.config import Settings
 from kinko.metrics import PrometheusMetrics
 from kinko.services.context import Clock, Context, Metrics, system_clock
+from kinko.services.health import DatabaseHealth
 from kinko.services.passwords import Argon2Hasher
 from kinko.services.ports import PasswordHasher
-from kinko.store.db import make_engine
-from kinko.store.repositories import SqlUnitOfWorkFactory
+from kinko.services.websessions import SessionStore
+from kinko.store.db import SqlDatabaseHealth, make_engine
 from kinko.store.seedbox import Keyring, SeedBox
+from kinko.store.sessions import SqlSessionStore
+from kinko.store.uow import SqlUnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,15 @@ class Kinko:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def health(self) -> DatabaseHealth:
+        """What /readyz and the worker factory ask the database (schema, newest seed key)."""
+        return SqlDatabaseHealth(self.engine)
+
+    def web_sessions(self, *, realm: str, idle_timeout: timedelta) -> SessionStore:
+        """The web sessions of one realm (a site with its own cookie), in the database."""
+        return SqlSessionStore(self.engine, realm=realm, idle_timeout=idle_timeout)
 
 
 def open_seedbox(settings: Settings) -> SeedBox:

@@ -16,9 +16,9 @@ from kinko.domain.events import Action, Actor, AuditEvent, Channel, Outcome
 from kinko.domain.lifecycle import TokenState
 from kinko.services.ports import TokenRef
 from kinko.services.verification import verify_code
-from kinko.store.repositories import SqlUnitOfWorkFactory
 from kinko.store.rows import TokenRow
 from kinko.store.seedbox import SealedSeed
+from kinko.store.uow import SqlUnitOfWorkFactory
 from tests.support import Harness
 
 ACTOR = Actor.customer("1000000001", Channel.API)

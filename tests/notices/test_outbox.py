@@ -17,7 +17,7 @@ from kinko.domain.notices import NoticeKind, NoticeStatus
 from kinko.domain.secrets import Code, Password
 from kinko.services import authentication, customers, staff, transactions
 from kinko.services.verification import audit
-from kinko.store.repositories import SqlUnitOfWork
+from kinko.store.uow import SqlUnitOfWork
 from tests.notices.conftest import outbox
 from tests.notices.story import STAFF, every_notifiable_change, stop_using
 from tests.support import CONFIRMATION_PASSWORD, LOGIN_PASSWORD, Harness

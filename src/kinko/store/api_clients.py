@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from kinko.domain.errors import Conflict
 from kinko.domain.model import ApiClient, ApiScope
 from kinko.store.rows import ApiClientRow
+from kinko.store.sql import rowcount
 
 
 def _client(row: ApiClientRow) -> ApiClient:
@@ -25,10 +26,6 @@ def _client(row: ApiClientRow) -> ApiClient:
         secret_hash=row.secret_hash, created_at=row.created_at, rotated_at=row.rotated_at,
         revoked_at=row.revoked_at, last_used_at=row.last_used_at,
     )
-
-
-def _rowcount(result: object) -> int:
-    return int(getattr(result, "rowcount", 0))
 
 
 class SqlApiClientRepository:
@@ -68,7 +65,7 @@ class SqlApiClientRepository:
             .where(ApiClientRow.id == client_id, ApiClientRow.revoked_at.is_(None))
             .values(secret_hash=secret_hash, rotated_at=now)
             .execution_options(synchronize_session=False))
-        return _rowcount(result) == 1
+        return rowcount(result) == 1
 
     def revoke(self, client_id: int, *, now: datetime) -> bool:
         result = self._session.execute(
@@ -76,7 +73,7 @@ class SqlApiClientRepository:
             .where(ApiClientRow.id == client_id, ApiClientRow.revoked_at.is_(None))
             .values(revoked_at=now)
             .execution_options(synchronize_session=False))
-        return _rowcount(result) == 1
+        return rowcount(result) == 1
 
     def touch(self, client_id: int, *, now: datetime) -> None:
         self._session.execute(
