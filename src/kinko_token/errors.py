@@ -4,7 +4,7 @@ Every message is one line, Japanese first and English second, fit to show the cu
 No message ever holds a seed, a code or a PIN.
 
     TokenAppError
-    ├── VaultError                  the token file on this device (vault.py)
+    ├── VaultError                  the token file on this device (vault*.py)
     │   ├── VaultDamaged            not JSON, a field missing or odd, a seed that does not decrypt
     │   ├── UnsupportedVersion      a format version this app does not know
     │   ├── InsecurePermissions     group or other users may read the file

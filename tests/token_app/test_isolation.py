@@ -14,6 +14,7 @@ PROBE = """
 import json, sys
 import kinko_token, kinko_token.app, kinko_token.cli, kinko_token.client
 import kinko_token.errors, kinko_token.tokens, kinko_token.vault
+import kinko_token.vault_crypto, kinko_token.vault_format
 print(json.dumps(sorted(sys.modules)))
 """
 
