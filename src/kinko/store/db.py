@@ -5,15 +5,17 @@ SQLite transactions start with BEGIN IMMEDIATE so that writers queue instead of 
 
 from __future__ import annotations
 
-import enum
 import functools
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url, select
 from sqlalchemy.engine import URL
+
+from kinko.services.health import SchemaState, SchemaStatus
+from kinko.store.rows import TokenRow
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -107,14 +109,6 @@ def head_revision(engine: Engine) -> str | None:
     return _migrations()[0]
 
 
-class SchemaState(enum.StrEnum):
-    """A database's schema compared with this code's migrations."""
-
-    CURRENT = "current"   # at this code's newest migration
-    BEHIND = "behind"     # at an older one, or none: run `kinko db upgrade`
-    AHEAD = "ahead"       # at a migration this code does not have: a newer release's
-
-
 def schema_state(current: str | None) -> SchemaState:
     """Where ``current`` (see ``current_revision``) stands. A schema ahead of the code is
     what an older server sees during a rolling upgrade, once `kinko db upgrade` has added
@@ -126,6 +120,29 @@ def schema_state(current: str | None) -> SchemaState:
     if current is None or current in known:
         return SchemaState.BEHIND
     return SchemaState.AHEAD
+
+
+class SqlDatabaseHealth:
+    """``DatabaseHealth`` (kinko.services.health) for one engine: what /readyz and the worker
+    factory ask the database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def expected_schema(self) -> str | None:
+        return head_revision(self._engine)
+
+    def schema(self) -> SchemaStatus:
+        current = current_revision(self._engine)
+        return SchemaStatus(current=current, expected=head_revision(self._engine),
+                            state=schema_state(current))
+
+    def newest_seed_key_id(self) -> str | None:
+        with self._engine.connect() as connection:
+            found: str | None = connection.execute(
+                select(TokenRow.seed_key_id).order_by(TokenRow.id.desc()).limit(1)
+            ).scalar_one_or_none()
+        return found
 
 
 @functools.cache

@@ -1,4 +1,5 @@
-"""Web sessions in the database, so that any server process can serve the next request.
+"""Web sessions (``kinko.services.websessions``) in the database, so that any server process
+can serve the next request.
 
 The cookie holds a random token; the table holds only its SHA-256, the CSRF token and data.
 """
@@ -8,13 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from kinko.services.websessions import WebSession
 from kinko.store.rows import WebSessionRow
 
 TOKEN_BYTES = 32
@@ -24,23 +24,9 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
-@dataclass
-class WebSession:
-    """One browser's session. ``token`` goes into the cookie and nowhere else."""
+class SqlSessionStore:
+    """``SessionStore`` in the ``web_sessions`` table, for one realm."""
 
-    token: str
-    realm: str
-    csrf_token: str
-    created_at: datetime
-    last_seen_at: datetime
-    data: dict[str, Any] = field(default_factory=dict)
-    #: True when the previous session of this browser had timed out.
-    expired: bool = False
-    #: True when the cookie must be (re)sent: a new or rotated session.
-    issued: bool = False
-
-
-class SessionStore:
     def __init__(self, engine: Engine, *, realm: str, idle_timeout: timedelta) -> None:
         self._engine = engine
         self.realm = realm

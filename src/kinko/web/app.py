@@ -25,7 +25,6 @@ from kinko import __version__, notify
 from kinko.bootstrap import Kinko
 from kinko.notify import MailSender
 from kinko.store import audit_chain
-from kinko.store.sessions import SessionStore
 from kinko.web import ops
 from kinko.web.api.app import PREFIX as API_PREFIX
 from kinko.web.api.app import Prefixed, create_api
@@ -116,11 +115,11 @@ def create_app(kinko: Kinko, *, notices: MailSender | None = None) -> FastAPI:
     app = FastAPI(title="kinko", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url=None, lifespan=_background_work(kinko, notices))
     sessions = WebSessions(
-        SessionStore(kinko.engine, realm="customer", idle_timeout=CUSTOMER_IDLE_TIMEOUT),
+        kinko.web_sessions(realm="customer", idle_timeout=CUSTOMER_IDLE_TIMEOUT),
         cookie=CUSTOMER_COOKIE, clock=kinko.ctx.clock,
     )
     staff_sessions = WebSessions(
-        SessionStore(kinko.engine, realm="console", idle_timeout=CONSOLE_IDLE_TIMEOUT),
+        kinko.web_sessions(realm="console", idle_timeout=CONSOLE_IDLE_TIMEOUT),
         cookie=CONSOLE_COOKIE, clock=kinko.ctx.clock,
     )
     app.state.kinko = kinko

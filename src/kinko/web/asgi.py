@@ -16,7 +16,6 @@ from fastapi import FastAPI
 from kinko.bootstrap import build
 from kinko.config import Settings
 from kinko.logs import configure
-from kinko.store.db import SchemaState, current_revision, schema_state
 from kinko.web.app import create_app
 
 
@@ -26,7 +25,7 @@ def create() -> FastAPI:
     settings = Settings()
     configure(settings.log_level, settings.log_format)
     kinko = build(settings)
-    if schema_state(current_revision(kinko.engine)) is SchemaState.BEHIND:
+    if not kinko.health.schema().serves:
         kinko.close()
         raise RuntimeError("the database schema is not up to date; run `kinko db upgrade`")
     return create_app(kinko)

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from kinko.store.sessions import WebSession
+from kinko.services.websessions import WebSession
 
 FLOW_IDLE_TIMEOUT = timedelta(minutes=10)
 

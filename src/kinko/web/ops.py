@@ -15,14 +15,12 @@ import anyio
 import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
 
 from kinko import __version__
 from kinko.bootstrap import Kinko
 from kinko.domain.secrets import Seed
 from kinko.metrics import CONTENT_TYPE, PrometheusMetrics
-from kinko.store.db import SchemaState, current_revision, head_revision, schema_state
-from kinko.store.rows import TokenRow
+from kinko.services.health import SchemaStatus
 from kinko.web.errors import database_unavailable
 
 log = logging.getLogger(__name__)
@@ -74,20 +72,19 @@ async def ready(request: Request) -> JSONResponse:
 
 def _readiness(kinko: Kinko) -> tuple[dict[str, object], bool]:
     """The readiness report and whether it says "ready"."""
+    health = kinko.health
     report: dict[str, object] = {"status": "ok", "version": __version__,
                                  "database": "ok", "schema": None,
-                                 "expected_schema": head_revision(kinko.engine),
+                                 "expected_schema": health.expected_schema(),
                                  "schema_state": None, "seeds": "ok"}
+    schema: SchemaStatus | None = None
     newest_key_id: str | None = None
     try:
-        report["schema"] = current = current_revision(kinko.engine)
-        report["schema_state"] = state = schema_state(current)
-        if state is not SchemaState.BEHIND:
+        schema = health.schema()
+        report["schema"], report["schema_state"] = schema.current, schema.state
+        if schema.serves:
             # The newest token's key: every process must hold it (and the older ones).
-            with kinko.engine.connect() as connection:
-                newest_key_id = connection.execute(
-                    select(TokenRow.seed_key_id).order_by(TokenRow.id.desc()).limit(1)
-                ).scalar_one_or_none()
+            newest_key_id = health.newest_seed_key_id()
     except Exception as error:  # any database failure means "not ready"
         # An outage is one line per probe; anything else gets its traceback.
         unreachable = database_unavailable(error)
@@ -100,7 +97,7 @@ def _readiness(kinko: Kinko) -> tuple[dict[str, object], bool]:
     # A fingerprint, not the key: lets a rotation check that every machine has the new key.
     report["seed_key"] = kinko.seedbox.current_key_id
     ok = (report["database"] == "ok" and report["seeds"] == "ok"
-          and report["schema_state"] in (SchemaState.CURRENT, SchemaState.AHEAD))
+          and schema is not None and schema.serves)
     if not ok:
         report["status"] = "unavailable"
     return report, ok

@@ -15,7 +15,7 @@ from fastapi import Request, Response
 from starlette.datastructures import MutableHeaders
 from starlette.types import Scope
 
-from kinko.store.sessions import SessionStore, WebSession
+from kinko.services.websessions import SessionStore, WebSession
 
 
 class CsrfFailed(Exception):

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from kinko.domain.errors import NotFound
 from kinko.domain.model import StaffMember
 from kinko.services.staff_accounts import get_staff
-from kinko.store.sessions import WebSession
+from kinko.services.websessions import WebSession
 from kinko.web.customer.common import Form, Web
 
 __all__ = ["Console", "Form", "console", "page", "pop_notice", "posted", "session",

@@ -19,7 +19,7 @@ from kinko.bootstrap import Kinko
 from kinko.domain.errors import KinkoError, RateLimited
 from kinko.domain.secrets import Code, Password
 from kinko.services.context import Context
-from kinko.store.sessions import WebSession
+from kinko.services.websessions import WebSession
 from kinko.web import flows
 from kinko.web.pages import redirect, render
 from kinko.web.websession import CsrfFailed, WebSessions
