@@ -15,8 +15,9 @@ from kinko.metrics import PrometheusMetrics
 from kinko.services.context import Clock, Context, Metrics, system_clock
 from kinko.services.health import DatabaseHealth
 from kinko.services.passwords import Argon2Hasher
-from kinko.services.ports import PasswordHasher
+from kinko.services.ports import AuditTrail, PasswordHasher
 from kinko.services.websessions import SessionStore
+from kinko.store.audit_trail import SqlAuditTrail
 from kinko.store.db import SqlDatabaseHealth, make_engine
 from kinko.store.seedbox import Keyring, SeedBox
 from kinko.store.sessions import SqlSessionStore
@@ -32,6 +33,11 @@ class Kinko:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def audit_trail(self) -> AuditTrail:
+        """The audit trail (events, chain, MACs) for ``kinko.services.audit``."""
+        return SqlAuditTrail(self.engine, self.seedbox)
 
     @property
     def health(self) -> DatabaseHealth:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kinko.domain.events import Action
-from kinko.store import audit_chain
+from kinko.services import audit
 from tests.api.conftest import Api, problem_code
 
 CONTRACT = "1000000001"
@@ -50,7 +50,7 @@ def test_since_until_and_the_chain_fields(api: Api, auditor: str) -> None:
     api.h.customer(CONTRACT)
     api.h.clock.advance(3600)
     api.h.customer("1000000002")
-    audit_chain.seal_pending(api.h.kinko.engine, api.h.kinko.seedbox)
+    audit.seal_all(api.h.kinko.audit_trail)
     later = api.get("/audit", secret=auditor, action="customer:created",
                     since="2026-04-01T18:30:00+09:00").json()["events"]
     assert [e["contract_id"] for e in later] == ["1000000002"]

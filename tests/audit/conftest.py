@@ -115,7 +115,7 @@ def log(harness: Harness) -> EventLog:
 @pytest.fixture
 def five_sealed(log: EventLog) -> Iterator[EventLog]:
     """Five events by different actors at different times, sealed as seq 1..5."""
-    from kinko.store.audit_chain import seal_pending
+    from kinko.store.audit_seal import seal_pending
 
     for n in range(5):
         log.record(actor=Actor(f"staff:s{n}", Channel.CONSOLE), at=START + timedelta(minutes=n))

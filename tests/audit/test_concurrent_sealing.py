@@ -27,7 +27,9 @@ from kinko.services import verification
 from kinko.services.context import system_clock
 from kinko.services.issuance import issue_token
 from kinko.services.passwords import Argon2Hasher
-from kinko.store.audit_chain import GENESIS_HASH, mac_values, seal_pending, verify
+from kinko.store.audit_chain import GENESIS_HASH, mac_values
+from kinko.store.audit_seal import seal_pending
+from kinko.store.audit_verify import verify
 from kinko.store.rows import AuditChainHeadRow, AuditEventRow
 from kinko.store.seedbox import Keyring, SeedBox
 from tests.audit.conftest import START

@@ -16,15 +16,9 @@ from sqlalchemy import Engine, insert, select, update
 from kinko.domain.events import Action, Actor, Channel
 from kinko.services import transactions
 from kinko.store import audit_chain, keys
-from kinko.store.audit_chain import (
-    MAC_FIELDS,
-    MacCheck,
-    check_mac,
-    event_hash,
-    mac_values,
-    seal_pending,
-    verify,
-)
+from kinko.store.audit_chain import MAC_FIELDS, MacCheck, check_mac, event_hash, mac_values
+from kinko.store.audit_seal import seal_pending
+from kinko.store.audit_verify import verify
 from kinko.store.db import make_engine, upgrade
 from kinko.store.rows import AuditChainHeadRow, AuditEventRow
 from kinko.store.seedbox import Keyring, SeedBox

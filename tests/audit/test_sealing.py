@@ -11,15 +11,9 @@ from sqlalchemy import Engine, delete, insert, update
 
 from kinko.services import transactions
 from kinko.store import audit_chain
-from kinko.store.audit_chain import (
-    GENESIS_HASH,
-    HASHED_FIELDS,
-    MAC_COLUMNS,
-    PositionTaken,
-    event_hash,
-    seal_pending,
-    verify,
-)
+from kinko.store.audit_chain import GENESIS_HASH, HASHED_FIELDS, MAC_COLUMNS, event_hash
+from kinko.store.audit_seal import PositionTaken, seal_pending
+from kinko.store.audit_verify import verify
 from kinko.store.db import make_engine, upgrade
 from kinko.store.rows import AuditChainHeadRow, AuditEventRow
 from kinko.store.seedbox import Keyring, SeedBox

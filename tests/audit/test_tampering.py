@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import delete, insert, update
 
 from kinko.domain.events import Actor, Channel
-from kinko.store.audit_chain import ChainHeadMissing, PositionTaken, seal_pending, verify
+from kinko.store.audit_seal import ChainHeadMissing, PositionTaken, seal_pending
+from kinko.store.audit_verify import verify
 from kinko.store.rows import AuditChainHeadRow, AuditEventRow
 from tests.audit.conftest import EventLog
 

@@ -19,8 +19,8 @@ from kinko.domain.events import Action, AuditEvent, Outcome
 from kinko.domain.lifecycle import TokenState
 from kinko.domain.model import StaffRole
 from kinko.domain.serials import format_serial
-from kinko.services import approvals
-from kinko.store import audit_chain
+from kinko.services import approvals, audit
+from kinko.services.audit import AuditFilter
 from tests.e2e.bank import Bank, Customer, Staff
 from tests.e2e.conftest import _OUTCOMES, VIEWPORTS, LiveServer, Viewport
 from tests.e2e.ib import (
@@ -290,8 +290,8 @@ def test_a_lost_phone_is_suspended_then_revoked_by_two_people_and_a_new_phone_en
                    if e.action is Action.TOKEN_CODE_CHECKED and e.outcome is Outcome.FAILURE]
     assert [e.reason for e in refused] == ["token_suspended"]
     for member in (operator, supervisor):
-        signed_in = audit_chain.search(live_server.kinko.engine, actor=member.actor,
-                                       action=Action.STAFF_SIGN_IN)
+        signed_in = audit.search(live_server.kinko.audit_trail, AuditFilter(
+            actor=member.actor, action=Action.STAFF_SIGN_IN)).events
         assert [e.outcome for e in signed_in] == [Outcome.SUCCESS]
 
 
@@ -462,7 +462,7 @@ def test_staff_sign_in_with_a_wrong_totp_is_refused_on_the_sign_in_page(
     # The right code signs in.
     sign_in(at_operator, bank, operator)
     shot.of(at_operator, "operator", "signed-in")
-    attempts = audit_chain.search(live_server.kinko.engine, actor=operator.actor,
-                                  action=Action.STAFF_SIGN_IN)
+    attempts = audit.search(live_server.kinko.audit_trail, AuditFilter(
+        actor=operator.actor, action=Action.STAFF_SIGN_IN)).events
     assert [(e.outcome, e.reason) for e in reversed(attempts)] == [
         (Outcome.FAILURE, "wrong_code"), (Outcome.SUCCESS, None)]

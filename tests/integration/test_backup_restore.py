@@ -13,9 +13,8 @@ from fastapi.testclient import TestClient
 from kinko.bootstrap import build
 from kinko.config import Settings
 from kinko.domain.errors import ReplayedCode
-from kinko.services import transactions
+from kinko.services import audit, transactions
 from kinko.services.passwords import Argon2Hasher
-from kinko.store import audit_chain
 from kinko.store.db import make_engine, normalize_url, upgrade
 from kinko.store.seedbox import Keyring, SeedBox
 from kinko.web.app import create_app
@@ -52,8 +51,8 @@ def test_a_restored_dump_serves_the_same_tokens_with_the_key_file_kept_apart(
                              hasher=Argon2Hasher.fast_for_tests(), clock=clock), clock)
         customer = live.customer()
         issued = live.enroll(customer)
-        audit_chain.seal_all(engine, live.kinko.seedbox)
-        head = audit_chain.verify(engine, live.kinko.seedbox)
+        audit.seal_all(live.kinko.audit_trail)
+        head = audit.verify(live.kinko.audit_trail)
         assert head.ok and head.head_seq > 0
         _run("pg_dump", "--format=custom", f"--file={dump}", _libpq(live_url))
         live.kinko.close()
@@ -66,7 +65,7 @@ def test_a_restored_dump_serves_the_same_tokens_with_the_key_file_kept_apart(
         without_key = build(Settings(_env_file=None, database_url=restored_url),
                             engine=restored.engine, seedbox=SeedBox(Keyring.generate()))
         try:
-            report = audit_chain.verify(restored.engine, restored.seedbox)
+            report = audit.verify(restored.audit_trail)
             assert report.ok, report.problems
             assert (report.head_seq, report.head_hash) == (head.head_seq, head.head_hash)
             assert TestClient(create_app(restored)).get("/readyz").status_code == 200

@@ -21,9 +21,8 @@ from kinko.domain.errors import ReplayedCode, TokenLocked, WrongCode
 from kinko.domain.events import Actor
 from kinko.domain.secrets import Code
 from kinko.metrics import LATENCY_BUCKETS, PrometheusMetrics
-from kinko.services import staff, transactions
+from kinko.services import audit, staff, transactions
 from kinko.services.passwords import Argon2Hasher
-from kinko.store import audit_chain
 from kinko.store.db import alembic_config, head_revision, make_engine, upgrade
 from kinko.store.rows import OutboxRow, WebSessionRow
 from kinko.store.seedbox import Keyring, SeedBox
@@ -150,7 +149,7 @@ def test_the_metrics_page_reports_tokens_notices_and_unsealed_events_from_the_da
     assert gauge("kinko_verifications_total", outcome="wrong_code") == 4
     assert gauge("kinko_token_locks_total") == 1
 
-    audit_chain.seal_all(clean_engine, h.kinko.seedbox)
+    audit.seal_all(h.kinko.audit_trail)
     assert _scrape(client)[("kinko_audit_events_unsealed", ())] == 0
     with clean_engine.connect() as connection:
         sessions = connection.execute(select(func.count()).select_from(WebSessionRow))

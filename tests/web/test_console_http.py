@@ -13,9 +13,9 @@ from kinko.domain.lifecycle import TokenState
 from kinko.domain.model import StaffRole, Token
 from kinko.domain.notices import NoticeKind
 from kinko.domain.secrets import Password
+from kinko.services import audit
 from kinko.services.issuance import IssuedToken
 from kinko.services.staff_accounts import add_staff, unlock_staff
-from kinko.store import audit_chain
 from tests.support import LOGIN_PASSWORD, Harness
 from tests.web.client import Browser, text_of
 
@@ -248,7 +248,7 @@ def test_the_audit_page_filters_exports_and_checks_the_chain(
     assert len(rows) > 3 and any("token:suspended" in row for row in rows)
     checked = operator.browser.get("/console/audit?verify=1")
     assert "改ざんは検出されませんでした。" in text_of(checked)
-    assert audit_chain.verify(h.kinko.engine, h.kinko.seedbox).ok
+    assert audit.verify(h.kinko.audit_trail).ok
 
 
 def test_the_console_session_has_its_own_idle_timeout(operator: Staff) -> None:

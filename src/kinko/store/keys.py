@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from kinko.store import audit_chain
+from kinko.store.audit_seal import seal_all
 from kinko.store.rows import AuditEventRow, TokenRow
 from kinko.store.seedbox import Keyring, KeyringError, SealedSeed, SeedBox
 
@@ -96,12 +96,12 @@ def prune(engine: Engine, key_file: Path) -> tuple[str, ...]:
     event needs any more; the dropped ids, which the key file remembers as pruned.
 
     It first seals every pending event (with all the keys still in the file), so only the
-    events the sealer refuses (see ``audit_chain.seal_pending``) or that arrive meanwhile
+    events the sealer refuses (see ``audit_seal.seal_pending``) or that arrive meanwhile
     can hold a key back: it is then kept, never dropped under an event that needs it;
     ``audit_key_usage`` says which and how many.
     """
     keyring = Keyring.load(key_file)
-    audit_chain.seal_all(engine, SeedBox(keyring, key_file=key_file))
+    seal_all(engine, SeedBox(keyring, key_file=key_file))
     used = key_usage(engine)
     needed = audit_key_usage(engine)
     unused = tuple(k for k in keyring.keys if k != keyring.current_id

@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 from kinko import __version__, notify
 from kinko.bootstrap import Kinko
 from kinko.notify import MailSender
-from kinko.store import audit_chain
+from kinko.services import audit
 from kinko.web import ops
 from kinko.web.api.app import PREFIX as API_PREFIX
 from kinko.web.api.app import Prefixed, create_api
@@ -103,7 +103,7 @@ def _fit_threads_to_pool(kinko: Kinko) -> None:
 def _seal_forever(kinko: Kinko, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
-            audit_chain.seal_pending(kinko.engine, kinko.seedbox)
+            audit.seal_pending(kinko.audit_trail)
         except Exception:  # a damaged chain is reported by `kinko audit verify`
             log.exception("sealing the audit chain failed")
         stop.wait(SEAL_INTERVAL)

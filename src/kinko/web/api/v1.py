@@ -48,7 +48,8 @@ from kinko.domain.model import (
 )
 from kinko.domain.secrets import Code, Password
 from kinko.domain.serials import normalize_digits, parse_contract_id, parse_serial
-from kinko.services import api_clients, integration
+from kinko.services import api_clients, audit, integration
+from kinko.services.audit import AuditFilter
 from kinko.services.context import Context
 from kinko.services.integration import Purpose
 from kinko.services.transactions import Method
@@ -742,23 +743,21 @@ def audit_trail(
                                            description="next_before_id of the last page")
                          ] = None,
 ) -> AuditPage:
-    from kinko.store import audit_chain
-
     kinko = request.app.state.kinko
     contract = parse_contract_id(contract_id) if contract_id is not None else None
     wanted = parse_serial(serial) if serial is not None else None
-    found = audit_chain.search(
-        kinko.engine, contract_id=contract, serial=wanted, actor=actor, action=action,
-        since=_utc(since), until=_utc(until), limit=limit + 1,
-        before_id=before_id)
-    page = found[:limit]
+    found = audit.search(
+        kinko.audit_trail,
+        AuditFilter(contract_id=contract, serial=wanted, actor=actor, action=action,
+                    since=_utc(since), until=_utc(until)),
+        limit=limit, before_id=before_id)
     integration.record_read(kinko.ctx, client, "audit", contract_id=contract, serial=wanted)
     return AuditPage(
         events=[AuditEventOut(id=e.id, seq=e.seq, occurred_at=e.occurred_at, action=e.action,
                               outcome=e.outcome, actor=e.actor, channel=e.channel,
                               contract_id=e.contract_id, serial=e.serial, reason=e.reason,
-                              hash=e.hash) for e in page],
-        next_before_id=page[-1].id if len(found) > limit else None)
+                              hash=e.hash) for e in found.events],
+        next_before_id=found.next_before_id)
 
 
 router.include_router(api)

@@ -15,7 +15,9 @@ from kinko.domain.errors import InvalidInput, KinkoError, NotCustomersToken
 from kinko.domain.model import PasswordKind, StaffMember, StaffRole
 from kinko.domain.serials import normalize_digits
 from kinko.services import approvals
+from kinko.services import audit as audit_service
 from kinko.services import console as console_service
+from kinko.services.audit import AuditFilter
 from kinko.services.staff_accounts import sign_in
 from kinko.web.console.common import (
     Form,
@@ -260,7 +262,9 @@ async def decide(request: Request) -> Response:
 
 # --- audit trail ---------------------------------------------------------------------
 
-def _filters(request: Request) -> dict[str, Any]:
+def _filters(request: Request) -> AuditFilter:
+    """The page's filters: digits as staff type them, a staff ID, days in JST; a day that
+    is not a date is ignored."""
     q = request.query_params
     filters: dict[str, Any] = {}
     for name in ("contract_id", "serial", "action"):
@@ -278,7 +282,7 @@ def _filters(request: Request) -> dict[str, Any]:
             except ValueError:
                 continue
             filters[key] = (day if name == "since" else day + timedelta(days=1)).astimezone(UTC)
-    return filters
+    return AuditFilter(**filters)
 
 
 @router.get("/audit")
@@ -286,13 +290,9 @@ def audit_page(request: Request) -> Response:
     member = staff_required(request)
     if isinstance(member, Response):
         return member
-    from kinko.store import audit_chain
-
-    engine = console(request).web.kinko.engine
-    filters = _filters(request)
-    events = audit_chain.search(engine, limit=200, **filters)
-    report = (audit_chain.verify(engine, console(request).web.kinko.seedbox)
-              if request.query_params.get("verify") else None)
+    trail = console(request).web.kinko.audit_trail
+    events = audit_service.search(trail, _filters(request), limit=200).events
+    report = audit_service.verify(trail) if request.query_params.get("verify") else None
     return page(request, "console/audit.html", title="監査ログ", events=events,
                 query=dict(request.query_params), report=report,
                 csv_query=str(request.query_params))
@@ -303,10 +303,8 @@ def audit_csv(request: Request) -> Response:
     member = staff_required(request)
     if isinstance(member, Response):
         return member
-    from kinko.store import audit_chain
-
     out = io.StringIO()
-    audit_chain.export_csv(console(request).web.kinko.engine, _filters(request), out)
+    audit_service.export_csv(console(request).web.kinko.audit_trail, _filters(request), out)
     stamp = datetime.now(UTC).astimezone(JST).strftime("%Y%m%d-%H%M")
     return StreamingResponse(
         iter([out.getvalue()]), media_type="text/csv; charset=utf-8",
