@@ -7,17 +7,19 @@ Demo tokens are the only tokens whose codes the CLI will show (``kinko token cod
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kinko.banking.ledger import AccountType, open_account
-from kinko.banking.transfers import seed_demo_history
+from kinko.banking.accounts import Account, AccountType, Entry, NewEntry
 from kinko.bootstrap import Kinko
+from kinko.domain.errors import NotFound
 from kinko.domain.events import Channel
 from kinko.domain.model import StaffRole, TokenOrigin
 from kinko.domain.secrets import Code, Password
-from kinko.services import customers, enrollment
+from kinko.services import accounts, customers, enrollment
+from kinko.services.context import Context
 from kinko.services.issuance import issue_token
 from kinko.services.staff_accounts import add_staff
 from kinko.store.rows import CustomerRow
@@ -88,11 +90,11 @@ def load(kinko: Kinko) -> list[DemoLine]:
             confirmation_password=Password(demo.confirmation_password),
             email=f"demo{number}@example.jp",
         )
-        account = open_account(kinko.engine, customer_id=customer.id, branch_code="001",
-                               branch_name="本店営業部", account_type=AccountType.ORDINARY,
-                               account_number=f"{1234560 + number:07d}",
-                               holder_kana=demo.kana, balance=demo.balance, now=ctx.clock())
-        seed_demo_history(kinko.engine, account.id, ctx.clock())
+        account = accounts.open_account(
+            ctx, customer_id=customer.id, branch_code="001", branch_name="本店営業部",
+            account_type=AccountType.ORDINARY, account_number=f"{1234560 + number:07d}",
+            holder_kana=demo.kana, balance=demo.balance)
+        seed_history(ctx, account)
         serial = None
         if demo.otp:
             issued = issue_token(ctx, TokenOrigin.DEMO)
@@ -123,3 +125,53 @@ def staff(kinko: Kinko) -> list[tuple[DemoStaff, str]]:
 def spare_tokens(kinko: Kinko) -> list[str]:
     """Issue the unbound demo tokens that 利用開始 and 交換 can be tried with."""
     return [issue_token(kinko.ctx, TokenOrigin.DEMO).token.serial for _ in range(SPARE_TOKENS)]
+
+
+#: A month of an ordinary account, oldest first: (days ago, hour in Japan, yen, description).
+_DEMO_HISTORY = (
+    (34, 10, 245_000, "給与 ｶ)ｷﾝｺｼﾖｳｼﾞ"),
+    (30, 12, -30_000, "ATM"),
+    (22, 9, -8_460, "収納 きんこ電力"),
+    (15, 9, -4_120, "収納 きんこガス"),
+    (9, 18, -20_000, "ATM"),
+    (4, 10, 245_000, "給与 ｶ)ｷﾝｺｼﾖｳｼﾞ"),
+    (2, 9, -3_300, "収納 きんこ市水道局"),
+)
+
+_JST = timezone(timedelta(hours=9), "JST")
+
+
+def history(account_id: int, balance: int, now: datetime) -> list[NewEntry]:
+    """A month of plausible statement lines (給与, ATM, 公共料金), oldest first, that end at
+    ``balance``. Balances are worked out backwards from today's; lines that would need the
+    account to have been overdrawn are left out."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    today = now.astimezone(_JST).replace(minute=0, second=0, microsecond=0)
+    kept: list[NewEntry] = []
+    for days, hour, amount, description in reversed(_DEMO_HISTORY):
+        if balance - amount < 0:
+            break
+        at = (today - timedelta(days=days)).replace(hour=hour)
+        kept.append(NewEntry(account_id, amount, balance, description, at))
+        balance -= amount
+    return kept[::-1]
+
+
+def seed_history(ctx: Context, account: Account) -> list[Entry]:
+    """Give a demo account its ``history`` up to its current balance, which stays as it is;
+    the lines written, newest first. Does nothing (returns []) if the account already has
+    statement lines, so it can be run again safely."""
+    with ctx.uow() as uow:
+        found = uow.ledger.account_of(account.customer_id, account.id)
+        if found is None:
+            raise NotFound("no such account")
+        if uow.ledger.has_entries(found.id):
+            return []
+        lines = history(found.id, found.balance, ctx.clock())
+        if not lines:
+            return []
+        uow.ledger.add_entries(lines)
+        written = list(uow.ledger.recent_entries(found.id, limit=len(lines)))
+        uow.commit()
+    return written

@@ -9,8 +9,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from kinko.banking.ledger import Account, AccountType, open_account
+from kinko.banking.accounts import Account, AccountType
+from kinko.banking.drafts import Draft, Receipt
+from kinko.domain.events import Actor, Channel
 from kinko.domain.model import Customer
+from kinko.services import accounts, payments
+from kinko.services.context import Context
+from kinko.services.transactions import Authorized, Method
 from kinko.store.rows import AccountRow, LedgerEntryRow, TransferRow
 from tests.support import Harness
 
@@ -22,6 +27,10 @@ class Bank:
     @property
     def engine(self) -> Engine:
         return self.harness.kinko.engine
+
+    @property
+    def ctx(self) -> Context:
+        return self.harness.ctx
 
     def now(self) -> datetime:
         return self.harness.clock()
@@ -39,10 +48,19 @@ class Bank:
         account_type: AccountType = AccountType.ORDINARY,
         kana: str = "ｷﾝｺ ﾊﾅｺ",
     ) -> Account:
-        return open_account(self.engine, customer_id=customer.id, branch_code=branch_code,
-                            branch_name="本店営業部", account_type=account_type,
-                            account_number=number, holder_kana=kana, balance=balance,
-                            now=self.now())
+        return accounts.open_account(self.ctx, customer_id=customer.id, branch_code=branch_code,
+                                     branch_name="本店営業部", account_type=account_type,
+                                     account_number=number, holder_kana=kana, balance=balance)
+
+    def book(self, draft: Draft, request_key: str) -> Receipt:
+        """Book ``draft`` as if its customer had just proved it with the confirmation
+        password (``payments.confirm`` checks a real proof; see test_confirm.py)."""
+        with self.ctx.uow() as uow:
+            customer = uow.customers.get(draft.customer_id)
+        assert customer is not None
+        authorized = Authorized(customer.id, customer.contract_id, Method.CONFIRMATION_PASSWORD,
+                                Actor.customer(customer.contract_id, Channel.WEB))
+        return payments.book(self.ctx, draft, authorized, request_key=request_key)
 
     def balance(self, account: Account) -> int:
         with Session(self.engine) as session:
@@ -65,3 +83,13 @@ class Bank:
 @pytest.fixture
 def bank(harness: Harness) -> Bank:
     return Bank(harness)
+
+
+@pytest.fixture
+def hanako(bank: Bank) -> Customer:
+    return bank.customer("1000000001", name="金庫 花子")
+
+
+@pytest.fixture
+def account(bank: Bank, hanako: Customer) -> Account:
+    return bank.account(hanako, "1234561", balance=100_000)

@@ -14,10 +14,13 @@ from typing import Any
 
 import pytest
 
+from kinko.banking.accounts import Account, AccountType
+from kinko.banking.drafts import Receipt
 from kinko.banking.errors import InsufficientFunds
-from kinko.banking.ledger import Account, AccountType
-from kinko.banking.transfers import Receipt, execute_transfer, prepare_transfer
+from kinko.domain.errors import ReplayedCode
 from kinko.domain.model import Customer
+from kinko.services import payments
+from kinko.services.payments import prepare_transfer
 from tests.banking.conftest import Bank
 
 pytestmark = pytest.mark.slow
@@ -69,19 +72,13 @@ def assert_statement_adds_up(bank: Bank, account: Account, opening: int) -> None
     assert balance == bank.balance(account)
 
 
-@pytest.fixture
-def hanako(bank: Bank) -> Customer:
-    return bank.customer("1000000001", name="金庫 花子")
-
-
 @pytest.mark.parametrize("callers", [2, 4])
 def test_a_double_submit_from_several_callers_at_once_debits_once(
     bank: Bank, hanako: Customer, callers: int
 ) -> None:
     account = bank.account(hanako, "1234561", balance=100_000)
-    draft = prepare_transfer(bank.engine, hanako.id, **form(account, 10_000))
-    submit = partial(execute_transfer, bank.engine, draft, request_key="double-submit",
-                     now=bank.now())
+    draft = prepare_transfer(bank.ctx, hanako.id, **form(account, 10_000))
+    submit = partial(bank.book, draft, "double-submit")
     outcomes = at_once([submit] * callers)
     receipts = [outcome for outcome in outcomes if isinstance(outcome, Receipt)]
     assert len(receipts) == callers, outcomes
@@ -96,10 +93,10 @@ def test_transfers_that_together_exceed_the_balance_never_overdraw(
 ) -> None:
     account = bank.account(hanako, "1234561", balance=100_000)
     # Each fits on its own (30,330 with the fee); only three of the six fit together.
-    drafts = [prepare_transfer(bank.engine, hanako.id, **form(account, 30_000))
+    drafts = [prepare_transfer(bank.ctx, hanako.id, **form(account, 30_000))
               for _ in range(6)]
     outcomes = at_once([
-        partial(execute_transfer, bank.engine, draft, request_key=f"k-{n}", now=bank.now())
+        partial(bank.book, draft, f"k-{n}")
         for n, draft in enumerate(drafts)
     ])
     kinds = Counter(type(outcome).__name__ for outcome in outcomes)
@@ -116,16 +113,14 @@ def test_transfers_crossing_between_two_accounts_neither_deadlock_nor_lose_money
     taro = bank.customer("1000000002", name="信用 太郎")
     hers = bank.account(hanako, "1234561", balance=50_000)
     his = bank.account(taro, "1234562", balance=50_000, kana="ｼﾝﾖｳ ﾀﾛｳ")
-    to_him = prepare_transfer(bank.engine, hanako.id, **form(hers, 1_000, **to(his)))
-    to_her = prepare_transfer(bank.engine, taro.id, **form(his, 700, **to(hers)))
+    to_him = prepare_transfer(bank.ctx, hanako.id, **form(hers, 1_000, **to(his)))
+    to_her = prepare_transfer(bank.ctx, taro.id, **form(his, 700, **to(hers)))
 
     def both_ways(worker: int) -> Receipt:
         last = None
         for n in range(5):
-            last = execute_transfer(bank.engine, to_him, request_key=f"h-{worker}-{n}",
-                                    now=bank.now())
-            last = execute_transfer(bank.engine, to_her, request_key=f"t-{worker}-{n}",
-                                    now=bank.now())
+            last = bank.book(to_him, f"h-{worker}-{n}")
+            last = bank.book(to_her, f"t-{worker}-{n}")
         assert last is not None
         return last
 
@@ -136,3 +131,23 @@ def test_transfers_crossing_between_two_accounts_neither_deadlock_nor_lose_money
     assert bank.transfer_count() == 40
     assert_statement_adds_up(bank, hers, 50_000)
     assert_statement_adds_up(bank, his, 50_000)
+
+
+@pytest.mark.parametrize("callers", [2, 4])
+def test_a_confirmation_submitted_several_times_at_once_pays_once(
+    bank: Bank, hanako: Customer, callers: int
+) -> None:
+    account = bank.account(hanako, "1234561", balance=100_000)
+    token = bank.harness.enroll(hanako)
+    draft = prepare_transfer(bank.ctx, hanako.id, **form(account, 10_000))
+    submit = partial(payments.confirm, bank.ctx, hanako.id, draft, bank.harness.code(token),
+                     request_key="double-confirm")
+    outcomes = at_once([submit] * callers)
+    # The code is checked once; a submit that checked it after the winner is told it was
+    # used, one that arrived after the booking gets the winner's receipt.
+    assert all(isinstance(outcome, Receipt | ReplayedCode) for outcome in outcomes), outcomes
+    receipts = [outcome for outcome in outcomes if isinstance(outcome, Receipt)]
+    assert len({receipt.receipt_number for receipt in receipts}) == 1
+    assert bank.balance(account) == 100_000 - 10_330
+    assert bank.transfer_count() == 1
+    assert_statement_adds_up(bank, account, 100_000)

@@ -10,11 +10,12 @@ import itertools
 import time
 from dataclasses import dataclass
 
-from kinko.banking.ledger import Account, AccountType, accounts_of, open_account
+from kinko.banking.accounts import Account, AccountType
 from kinko.bootstrap import Kinko
 from kinko.domain.model import StaffMember, StaffRole, Token, TokenOrigin
 from kinko.domain.secrets import Code, Password
 from kinko.services import customers, enrollment
+from kinko.services.accounts import accounts_of, open_account
 from kinko.services.issuance import IssuedToken, issue_token
 from kinko.services.staff_accounts import add_staff
 
@@ -85,10 +86,10 @@ class Bank:
             email=f"e2e{number}@example.jp",
         )
         account = open_account(
-            self.kinko.engine, customer_id=customer.id, branch_code=BRANCH_CODE,
+            self.ctx, customer_id=customer.id, branch_code=BRANCH_CODE,
             branch_name=BRANCH_NAME, account_type=AccountType.ORDINARY,
             account_number=f"{7_000_000 + number:07d}", holder_kana=f"ｼｹﾝ ﾀﾛｳ{number}",
-            balance=balance, now=self.ctx.clock(),
+            balance=balance,
         )
         found = Customer(customer.id, contract_id, name, LOGIN_PASSWORD, CONFIRMATION_PASSWORD,
                          account)
@@ -119,7 +120,7 @@ class Bank:
         return Staff(created.member, STAFF_PASSWORD, created.token)
 
     def balance(self, account: Account) -> int:
-        found = [a for a in accounts_of(self.kinko.engine, account.customer_id)
+        found = [a for a in accounts_of(self.ctx, account.customer_id)
                  if a.id == account.id]
         return found[0].balance
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from kinko.banking.transfers import OTHER_BANK_FEE, OUR_BANK_CODE
+from kinko.banking.rules import OTHER_BANK_FEE, OUR_BANK_CODE
 from tests.e2e.bank import BRANCH_CODE, Bank, Customer
 from tests.e2e.ib import (
     Screenshots,

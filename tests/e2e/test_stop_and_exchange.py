@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
-from kinko.banking.transfers import OUR_BANK_CODE
+from kinko.banking.rules import OUR_BANK_CODE
 from kinko.domain.lifecycle import TokenState
 from kinko.domain.serials import format_serial
 from tests.e2e.bank import BRANCH_CODE, Bank

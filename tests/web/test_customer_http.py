@@ -8,9 +8,10 @@ import re
 import pytest
 from httpx import Response
 
-from kinko.banking.ledger import AccountType, accounts_of, open_account
+from kinko.banking.accounts import AccountType
 from kinko.domain.lifecycle import TokenState
 from kinko.domain.model import Customer
+from kinko.services.accounts import accounts_of, open_account
 from kinko.web.app import SECURITY_HEADERS
 from tests.support import CONFIRMATION_PASSWORD, LOGIN_PASSWORD, Harness
 from tests.web.client import REQUEST_KEY, Browser, text_of
@@ -25,14 +26,14 @@ def browser(harness: Harness) -> Browser:
 
 def with_account(h: Harness, customer: Customer, balance: int = 500_000) -> int:
     account = open_account(
-        h.kinko.engine, customer_id=customer.id, branch_code="001", branch_name="本店営業部",
+        h.ctx, customer_id=customer.id, branch_code="001", branch_name="本店営業部",
         account_type=AccountType.ORDINARY, account_number=f"{customer.id:07d}",
-        holder_kana="ﾃｽﾄ", balance=balance, now=h.clock())
+        holder_kana="ﾃｽﾄ", balance=balance)
     return account.id
 
 
 def balance_of(h: Harness, customer: Customer) -> int:
-    return accounts_of(h.kinko.engine, customer.id)[0].balance
+    return accounts_of(h.ctx, customer.id)[0].balance
 
 
 def start_enrollment(b: Browser, customer: Customer) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kinko.banking import transfers
 from kinko.banking.errors import BankingError, FieldErrors
+from kinko.services import payments
 from kinko.web import i18n
 
 WEB = Path(i18n.__file__).parent
@@ -46,12 +46,12 @@ def test_banking_field_messages_have_english_translations() -> None:
            "account_type": "other", "account_number": "1", "payee_kana": "名前",
            "amount": "0"}
     with pytest.raises(FieldErrors) as caught:
-        transfers.prepare_transfer(None, 1, **bad)  # type: ignore[arg-type]
+        payments.prepare_transfer(None, 1, **bad)  # type: ignore[arg-type]
     messages |= set(caught.value.errors.values())
     with pytest.raises(FieldErrors) as caught:
-        transfers.prepare_bill_payment(None, 1, from_account_id="", biller_number="1",  # type: ignore[arg-type]
-                                       customer_number="", confirmation_number="x",
-                                       amount="abc")
+        payments.prepare_bill_payment(None, 1, from_account_id="", biller_number="1",  # type: ignore[arg-type]
+                                      customer_number="", confirmation_number="x",
+                                      amount="abc")
     messages |= set(caught.value.errors.values())
     assert len(messages) >= 8
     for message in messages | {"残高が不足しています", "お振込先の口座が見つかりません"}:

@@ -1,4 +1,4 @@
-"""The internet bank's own ledger: deposit accounts, transfers and bill payments.
-
-Balances are whole yen; money moves atomically inside one database transaction.
+"""The internet bank's own ledger, as pure rules: accounts, what the customer typed, drafts,
+fees and receipts. No database here: ``services.payments`` books through the ledger port,
+which ``kinko.store.ledger`` implements.
 """

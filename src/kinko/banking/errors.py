@@ -9,7 +9,9 @@
         ├── UnknownBiller            no such 収納機関 (Pay-easy biller)
         ├── SameAccount              paying an account into itself
         ├── InsufficientFunds        the balance does not cover amount and fee
-        └── RequestKeyReused         a request key already used for another payment
+        ├── RequestKeyReused         a request key already used for another payment
+        └── BookingClash             the request key or receipt number was taken meanwhile
+                                     (the ledger's signal to look again; never shown)
 
 Every error carries ``errors``: input name → a short Japanese message for the screen, empty
 when no single input is to blame. English messages (``str(error)``) never repeat inputs.
@@ -23,6 +25,7 @@ from kinko.domain.errors import InvalidInput, KinkoError
 
 __all__ = [
     "BankingError",
+    "BookingClash",
     "FieldErrors",
     "InsufficientFunds",
     "RequestKeyReused",
@@ -89,3 +92,13 @@ class RequestKeyReused(BankingError):
     """This request key was already used for a different payment."""
 
     code = "request_key_reused"
+
+
+class BookingClash(BankingError):
+    """A payment committed meanwhile took this request key or receipt number.
+
+    The ledger raises it from a unit of work that must then be discarded;
+    ``services.payments`` looks the key up again (a double submit) or draws another number.
+    """
+
+    code = "booking_clash"

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kinko.store.api_clients import SqlApiClientRepository
 from kinko.store.audit_log import SqlAuditLog
 from kinko.store.customers import SqlCustomerRepository
+from kinko.store.ledger import SqlLedger
 from kinko.store.outbox import SqlOutbox
 from kinko.store.rate_limits import SqlRateLimits
 from kinko.store.seedbox import SeedBox
@@ -29,6 +30,7 @@ class SqlUnitOfWork:
     staff: SqlStaffRepository
     requests: SqlRequestRepository
     api_clients: SqlApiClientRepository
+    ledger: SqlLedger
 
     def __init__(self, sessions: sessionmaker[Session], seedbox: SeedBox,
                  seeds: OpenedSeeds | None = None) -> None:
@@ -46,6 +48,7 @@ class SqlUnitOfWork:
         self.staff = SqlStaffRepository(self.session)
         self.requests = SqlRequestRepository(self.session)
         self.api_clients = SqlApiClientRepository(self.session)
+        self.ledger = SqlLedger(self.session)
         return self
 
     def __exit__(

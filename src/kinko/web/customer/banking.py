@@ -13,13 +13,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from kinko.banking import transfers
+from kinko.banking.accounts import Account, AccountType
+from kinko.banking.drafts import Draft, PaymentKind, TransferDraft
 from kinko.banking.errors import BankingError, FieldErrors, InsufficientFunds
-from kinko.banking.ledger import Account, AccountType, accounts_of
 from kinko.domain.errors import InvalidInput, KinkoError, NotFound
 from kinko.domain.serials import parse_code
-from kinko.services import transactions
-from kinko.services.transactions import Method
+from kinko.services import accounts, payments, transactions
+from kinko.services.transactions import Method, Proof
 from kinko.web.customer.common import (
     Form,
     SignedIn,
@@ -43,6 +43,7 @@ class PaymentScreen:
     """What differs between 振込 and 収納サービス."""
 
     kind: str              # session key and URL part: "transfer" or "billpay"
+    payment: PaymentKind
     title: str
     input_title: str
     confirm_title: str
@@ -56,13 +57,14 @@ class PaymentScreen:
 
 
 TRANSFER = PaymentScreen(
-    "transfer", "お振込", "振込内容の入力", "振込内容の確認", "振込完了",
+    "transfer", PaymentKind.TRANSFER, "お振込", "振込内容の入力", "振込内容の確認", "振込完了",
     "お振込を受け付けました。",
     ("from_account_id", "bank_code", "branch_code", "account_type", "account_number",
      "payee_kana", "amount"),
 )
 BILLPAY = PaymentScreen(
-    "billpay", "収納サービス (ペイジー)", "払込内容の入力", "払込内容の確認", "払込完了",
+    "billpay", PaymentKind.BILL_PAYMENT, "収納サービス (ペイジー)", "払込内容の入力",
+    "払込内容の確認", "払込完了",
     "お支払いを受け付けました。",
     ("from_account_id", "biller_number", "customer_number", "confirmation_number", "amount"),
 )
@@ -80,19 +82,19 @@ def home(request: Request) -> Response:
     if isinstance(customer, Response):
         return customer
     w = web(request)
-    accounts = accounts_of(w.kinko.engine, customer.customer_id)
-    entries = {a.id: transfers.recent_entries(w.kinko.engine, a.id, limit=10)
-               for a in accounts}
+    statements = accounts.statements(w.ctx, customer.customer_id, limit=10)
     method = transactions.required_method(w.ctx, customer.customer_id)
-    return page(request, "home.html", title="ホーム", accounts=accounts, entries=entries,
+    return page(request, "home.html", title="ホーム",
+                accounts=[s.account for s in statements],
+                entries={s.account.id: s.entries for s in statements},
                 otp_in_use=method is Method.OTP, message=pop_notice(request))
 
 
 # --- input ---------------------------------------------------------------------------
 
-def _input_fields(screen: PaymentScreen, accounts: list[Account], values: dict[str, str],
+def _input_fields(screen: PaymentScreen, paying: list[Account], values: dict[str, str],
                   errors: dict[str, str]) -> list[Field]:
-    account_options = [(str(a.id), _account_label(a)) for a in accounts]
+    account_options = [(str(a.id), _account_label(a)) for a in paying]
 
     def f(name: str, label: str, kind: str = "digits", hint: str = "",
           maxlength: int | None = None, options: list[tuple[str, str]] | None = None,
@@ -121,22 +123,19 @@ def _input_fields(screen: PaymentScreen, accounts: list[Account], values: dict[s
 def _input_page(request: Request, customer: SignedIn, screen: PaymentScreen, *,
                 values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
                 error: str | None = None, message: str | None = None) -> Response:
-    accounts = accounts_of(web(request).kinko.engine, customer.customer_id)
+    paying = accounts.accounts_of(web(request).ctx, customer.customer_id)
     return page(
         request, "form.html", title=screen.input_title, flow_title=screen.title,
         action=screen.url, submit="次へ", error=error, message=message,
         cancel="/home", cancel_label="戻る",
-        fields=_input_fields(screen, accounts, values or {}, errors or {}),
+        fields=_input_fields(screen, paying, values or {}, errors or {}),
         status_code=422 if errors or error else 200,
     )
 
 
 def _prepare(request: Request, customer: SignedIn, screen: PaymentScreen,
-             values: dict[str, str]) -> Any:
-    engine = web(request).kinko.engine
-    if screen is TRANSFER:
-        return transfers.prepare_transfer(engine, customer.customer_id, **values)
-    return transfers.prepare_bill_payment(engine, customer.customer_id, **values)
+             values: dict[str, str]) -> Draft:
+    return payments.prepare(web(request).ctx, customer.customer_id, screen.payment, values)
 
 
 def _payment_form(screen: PaymentScreen) -> Any:
@@ -179,11 +178,9 @@ def _pending(request: Request, screen: PaymentScreen) -> dict[str, Any] | None:
     return pending if pending and pending.get("kind") == screen.kind else None
 
 
-def _summary(screen: PaymentScreen, draft: Any) -> list[tuple[str, object]]:
-    source = draft.from_account
-    paying = f"{source.branch_name} {source.account_type.label} {source.account_number}"
-    rows: list[tuple[str, object]] = [("支払口座", paying)]
-    if screen is TRANSFER:
+def _summary(draft: Draft) -> list[tuple[str, object]]:
+    rows: list[tuple[str, object]] = [("支払口座", _account_label(draft.from_account))]
+    if isinstance(draft, TransferDraft):
         p = draft.payee
         rows += [("振込先", f"{p.bank_name} ({p.bank_code}) {p.branch_code} "
                          f"{p.account_type.label} {p.account_number}"),
@@ -220,7 +217,7 @@ def _confirm_page(request: Request, customer: SignedIn, screen: PaymentScreen,
         intro = "上記の内容でよろしければ、確認用パスワードを入力して「実行」を押してください。"
     return page(
         request, "confirm.html", title=screen.title, flow_title=screen.title,
-        heading=screen.confirm_title, summary=_summary(screen, draft), intro=[intro],
+        heading=screen.confirm_title, summary=_summary(draft), intro=[intro],
         fields=[secret], request_key=pending["request_key"], action=f"{screen.url}/confirm",
         error=error, cancel=screen.url, status_code=status_code,
     )
@@ -264,16 +261,11 @@ def _execute(screen: PaymentScreen) -> Any:
         elif not form.filled(field):
             return _confirm_page(request, customer, screen, pending, status_code=422,
                                  field_error="入力してください。")
+        proof: Proof = form.code(field) if method is Method.OTP else form.password(field)
         try:
             draft = _prepare(request, customer, screen, pending["values"])
-            transactions.authorize(
-                w.ctx, customer.customer_id, purpose=screen.kind,
-                code=form.code("otp") if method is Method.OTP else None,
-                confirmation_password=(form.password("confirmation_password")
-                                       if method is Method.CONFIRMATION_PASSWORD else None))
-            execute = (transfers.execute_transfer if screen is TRANSFER
-                       else transfers.execute_bill_payment)
-            receipt = execute(w.kinko.engine, draft, request_key=key, now=w.now())
+            receipt = payments.confirm(w.ctx, customer.customer_id, draft, proof,
+                                       request_key=key)
         except InsufficientFunds:
             return _confirm_page(request, customer, screen, pending, status_code=422,
                                  error="残高が不足しています。")
@@ -306,11 +298,11 @@ def show_receipt(number: str, request: Request) -> Response:
     if isinstance(customer, Response):
         return customer
     try:
-        receipt = transfers.receipt(web(request).kinko.engine, customer.customer_id, number)
+        receipt = payments.receipt(web(request).ctx, customer.customer_id, number)
     except (NotFound, InvalidInput):
         return page(request, "message.html", title="エラー", error="ページが見つかりません。",
                     next_href="/home", next_label="ホームへ戻る", status_code=404)
-    screen = TRANSFER if receipt.kind == transfers.PaymentKind.TRANSFER else BILLPAY
+    screen = TRANSFER if receipt.kind is PaymentKind.TRANSFER else BILLPAY
     summary: list[tuple[str, object]] = [
                ("受付番号", receipt.receipt_number),
                ("受付日時", receipt.created_at.astimezone(JST).strftime("%Y/%m/%d %H:%M:%S"))]
