@@ -9,7 +9,7 @@ import pytest
 
 from kinko.domain.activation import KEY_LENGTH, from_b64url
 from kinko.domain.errors import InvalidInput
-from kinko.web.api import activations, v1
+from kinko.web.api import activations, models
 from kinko.web.app import SECURITY_HEADERS
 from kinko.web.errors import HTTP_STATUS
 from tests.api.conftest import Api
@@ -152,7 +152,7 @@ def _string(schema: dict[str, Any]) -> dict[str, Any]:
 
 PATTERNS = {"contract_id": "^[0-9]{10}$", "serial": "^[0-9]{12}$", "otp": "^[0-9]{6,8}$",
             "old_otp": "^[0-9]{6,8}$", "first_otp": "^[0-9]{6,8}$",
-            "second_otp": "^[0-9]{6,8}$", "reason": v1.REASON,
+            "second_otp": "^[0-9]{6,8}$", "reason": models.REASON,
             "client_public_key": activations.KEY_PATTERN}
 
 
@@ -192,7 +192,7 @@ def test_the_key_pattern_is_exactly_the_canonical_base64url_of_32_bytes() -> Non
 ])
 def test_the_reason_pattern_says_what_the_server_takes(api: Api, reason: str,
                                                        valid: bool) -> None:
-    assert bool(re.match(v1.REASON, reason)) is valid
+    assert bool(re.match(models.REASON, reason)) is valid
     serial = api.h.enroll(api.h.customer("1000000001")).token.serial
     response = api.post(f"/tokens/{serial}/suspend", {"reason": reason})
     assert (response.status_code == 200) is valid, response.text

@@ -11,7 +11,7 @@ from sqlalchemy import exc
 from starlette.types import Receive, Scope, Send
 
 from kinko.services.issuance import IssuedToken
-from kinko.web.api import v1
+from kinko.web.api import models, v1
 from kinko.web.api.app import Api as ApiLayer
 from kinko.web.api.app import Prefixed
 from kinko.web.app import create_app
@@ -74,8 +74,8 @@ def test_the_answer_is_the_documented_verify_result(api: Api, token: IssuedToken
                                     "otp": api.h.code(token).reveal(), "purpose": "transaction"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
-    result = v1.VerifyResult.model_validate_json(response.content)
-    assert list(response.json()) == list(v1.VerifyResult.model_fields)
+    result = models.VerifyResult.model_validate_json(response.content)
+    assert list(response.json()) == list(models.VerifyResult.model_fields)
     assert (result.contract_id, result.serial, result.purpose) == (
         CONTRACT, token.token.serial, "transaction")
     # The site's middleware still sees it: security headers and a request id.

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from kinko import __version__
 from kinko.bootstrap import Kinko
 from kinko.services.api_clients import Authenticator
-from kinko.web.api import activations, v1, verify_endpoint
+from kinko.web.api import activations, route, v1, verify_endpoint
 from kinko.web.api.problems import problem, server_error
 from kinko.web.errors import ServerErrors
 from kinko.web.routing import allow_header
@@ -50,7 +50,7 @@ def create_api(kinko: Kinko) -> Api:
 
     @api.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
-        return v1.invalid_request(exc)
+        return route.invalid_request(exc)
 
     verify = verify_endpoint.VerifyEndpoint(kinko.ctx, authenticator)
     # The same guard as the FastAPI app's: 503 while the database is away, else 500.

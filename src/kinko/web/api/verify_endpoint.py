@@ -1,12 +1,13 @@
 """``POST /api/v1/verify`` as a plain ASGI handler: the API's busiest operation, answered
 before FastAPI's routing, dependency injection and response validation (docs/api.md).
 
-It does what FastAPI and ``v1.ApiRoute`` did for the route, in the same order and with the
-same parts, so nothing is written twice: the client's bearer secret and scope
+It does what FastAPI and ``route.ApiRoute`` did for the route, in the same order and with
+the same parts, so nothing is written twice: the client's bearer secret and scope
 (``Authenticator``), then the body (``bodies.read_json``), then the request model
-(``v1.VerifyRequest``, the type the OpenAPI document is generated from), then the check
+(``models.VerifyRequest``, the type the OpenAPI document is generated from), then the check
 (``v1.check_code``, in a worker thread), then the answer encoded with orjson, or the same
-problem documents (``v1.refusal``, ``v1.invalid_fields``). The route in ``v1`` documents it.
+problem documents (``route.refusal``, ``route.invalid_fields``). The route in ``v1``
+documents it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from kinko.domain.errors import KinkoError
 from kinko.domain.model import ApiScope
 from kinko.services.api_clients import Authenticator
 from kinko.services.context import Context
-from kinko.web.api import bodies, v1
+from kinko.web.api import bodies, models, route, v1
 from kinko.web.api.problems import problem
 
 PATH = "/api/v1/verify"
@@ -42,8 +43,8 @@ class VerifyEndpoint:
         self.authenticator = authenticator
         #: Put in the scope as a router would, for the access log's route name.
         self.route = Route(PATH, self, methods=[METHOD])
-        self.request_model: TypeAdapter[v1.VerifyByContractId | v1.VerifyBySerial] = \
-            TypeAdapter(v1.VerifyRequest)
+        self.request_model: TypeAdapter[models.VerifyByContractId | models.VerifyBySerial] = \
+            TypeAdapter(models.VerifyRequest)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["route"] = self.route
@@ -66,18 +67,18 @@ class VerifyEndpoint:
             if client is None:
                 client = await anyio.to_thread.run_sync(self.authenticator.authenticate,
                                                         header, ApiScope.VERIFY)
-            document = await bodies.read_json(request, v1.MAX_BODY)
+            document = await bodies.read_json(request, route.MAX_BODY)
             try:
                 # As FastAPI validates a body parameter (from_attributes included), so
                 # the 422s name the same fields with the same messages.
                 body = self.request_model.validate_python(document, from_attributes=True)
             except ValidationError as error:
-                return v1.invalid_fields(_located_in_body(error))
+                return route.invalid_fields(_located_in_body(error))
             answer = await anyio.to_thread.run_sync(v1.check_code, self.ctx, client, body)
         except bodies.BodyRefused as refused:
             return problem(refused.status, refused.code, refused.detail)
         except KinkoError as error:
-            return v1.refusal(error)
+            return route.refusal(error)
         return orjson.dumps(answer)
 
 
