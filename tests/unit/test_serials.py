@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 from collections.abc import Callable
 
 import pytest
@@ -45,6 +46,10 @@ VALID_SERIAL = "123456789015"  # body 12345678901, Luhn digit 5
         ("123\u2014456", "123456"),
         ("123\u2015456", "123456"),
         ("123\u2212456", "123456"),
+        ("123\u30fc456", "123456"),
+        ("123\uff70456", "123456"),
+        ("123\uff0d456", "123456"),
+        ("１２３４ー５６７８ー９０１２", "123456789012"),
         (" 1234-5678 9012 ", "123456789012"),
     ],
     ids=[
@@ -62,6 +67,10 @@ VALID_SERIAL = "123456789015"  # body 12345678901, Luhn digit 5
         "em-dash",
         "horizontal-bar",
         "minus-sign",
+        "katakana-long-vowel-mark",
+        "half-width-long-vowel-mark",
+        "full-width-hyphen-minus",
+        "ime-typed",
         "grouped",
     ],
 )
@@ -69,10 +78,29 @@ def test_normalize_digits_accepts_what_customers_type(typed: str, normalised: st
     assert normalize_digits(typed) == normalised
 
 
-def test_the_katakana_long_vowel_mark_is_not_a_separator() -> None:
-    assert normalize_digits("123ー456") == "123ー456"
-    with pytest.raises(InvalidInput):
-        parse_code("123ー456")
+def test_the_katakana_long_vowel_mark_is_what_an_ime_types_for_a_hyphen() -> None:
+    # A Japanese IME turns "-" into "ー" (U+30FC): between digits the customer means a dash.
+    assert parse_code("123ー456") == "123456"
+    assert parse_contract_id("10000ー00001") == "1000000001"
+    assert parse_serial("1234ー5678ー9015") == VALID_SERIAL
+
+
+#: Everything a customer may type between digit groups, dash look-alikes included.
+DASH_LOOK_ALIKES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70\uff0d\ufe63"
+
+
+@given(
+    groups=st.lists(st.text("0123456789０１２３４５６７８９", min_size=1, max_size=5),
+                    min_size=1, max_size=5),
+    separators=st.lists(st.text(DASH_LOOK_ALIKES + " \u3000\t", min_size=1, max_size=2),
+                        min_size=5, max_size=5),
+)
+def test_any_dash_or_space_between_digit_groups_is_dropped(
+    groups: list[str], separators: list[str]
+) -> None:
+    typed = "".join(g + s for g, s in zip(groups, separators, strict=False))
+    expected = unicodedata.normalize("NFKC", "".join(groups))
+    assert normalize_digits(typed) == expected
 
 
 def test_normalize_digits_keeps_other_characters_for_the_caller_to_reject() -> None:
@@ -89,7 +117,7 @@ def test_parse_digits_returns_exactly_the_ascii_digits() -> None:
 
 @pytest.mark.parametrize(
     "typed",
-    ["1234", "123456", "12a45", "12.45", "١٢٣٤٥", "１２３４ー", "", "+1234", "12\n345"],
+    ["1234", "123456", "12a45", "12.45", "١٢٣٤٥", "１２３４ー", "ー", "", "+1234", "12\n345"],
 )
 def test_parse_digits_rejects_anything_but_the_exact_number_of_digits(typed: str) -> None:
     with pytest.raises(InvalidInput, match=r"^PIN must be 5 digits$"):

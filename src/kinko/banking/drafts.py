@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -16,6 +15,7 @@ from kinko.banking.accounts import Account, AccountType, NewEntry
 from kinko.banking.errors import RequestKeyReused
 from kinko.banking.rules import MAX_AMOUNT, MIN_AMOUNT, OUR_BANK_CODE, transfer_fee
 from kinko.domain.errors import InvalidInput
+from kinko.domain.serials import normalize_digits
 
 __all__ = [
     "Bill",
@@ -209,8 +209,8 @@ def new_receipt_number(kind: PaymentKind, now: datetime) -> str:
 
 
 def receipt_number_as_typed(text: str) -> str:
-    """A receipt number as a customer may type it (full-width, lower case, spaces)."""
-    return unicodedata.normalize("NFKC", text).strip().upper()
+    """A receipt number as a customer may type it (full-width, lower case, spaces, dashes)."""
+    return normalize_digits(text).upper()
 
 
 def statement_lines(order: Order, source: Account, target: Account | None, *,

@@ -1,6 +1,8 @@
 """Token serial numbers (12 digits, Luhn-checked) and digit inputs as customers type them.
 
-Serials, OTPs and contract IDs accept full-width digits, spaces and hyphens (NFKC, then strip).
+Serials, OTPs, contract IDs, account numbers and codes accept full-width digits, spaces,
+hyphens and whatever a keyboard or an IME types for one (NFKC, then strip): one rule,
+``normalize_digits``, for every input of digits.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from kinko.domain.errors import InvalidInput
 
 __all__ = [
     "CONTRACT_ID_LENGTH",
+    "SEPARATORS",
     "SERIAL_LENGTH",
     "format_serial",
     "is_valid_serial",
@@ -29,11 +32,12 @@ SERIAL_LENGTH = 12
 CONTRACT_ID_LENGTH = 10
 
 # What customers type between digit groups, as it stands after NFKC: NFKC already turns the
-# ideographic space (U+3000) and no-break space into " ", and the full-width hyphen-minus
-# (U+FF0D) into "-". Hyphens and dashes U+2010..U+2015 and the minus sign U+2212 survive NFKC,
-# so they are listed. The katakana prolonged sound mark "ー" (U+30FC) looks like a dash but is
-# a letter: it is kept, and the input then fails validation.
-_SEPARATORS = frozenset(" \t-\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
+# ideographic space (U+3000) and no-break space into " ", the full-width hyphen-minus
+# (U+FF0D) and the small hyphen-minus (U+FE63) into "-", and the half-width prolonged sound
+# mark "ｰ" (U+FF70) into "ー" (U+30FC). Hyphens and dashes U+2010..U+2015, the minus sign
+# U+2212 and "ー" survive NFKC, so they are listed. "ー" is a kana letter, but it is what a
+# Japanese IME types for "-" (the customer sees a dash), so between digits it is a separator.
+SEPARATORS = frozenset(" \t-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc")
 _ASCII_DIGITS = frozenset("0123456789")
 
 
@@ -42,11 +46,12 @@ def _is_ascii_digits(text: str) -> bool:
 
 
 def normalize_digits(text: str) -> str:
-    """NFKC-normalise ``text`` and drop spaces, tabs, hyphens and dashes.
+    """NFKC-normalise ``text`` and drop spaces, tabs, hyphens, dashes and their look-alikes
+    (``SEPARATORS``: ー ｰ ‐ ‑ ‒ – — ― − － among them).
 
     The result may still hold non-digits; the ``parse_*`` functions validate it.
     """
-    return "".join(c for c in unicodedata.normalize("NFKC", text) if c not in _SEPARATORS)
+    return "".join(c for c in unicodedata.normalize("NFKC", text) if c not in SEPARATORS)
 
 
 def parse_digits(text: str, *, field: str, length: int) -> str:
