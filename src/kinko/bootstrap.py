@@ -13,12 +13,13 @@ from sqlalchemy import Engine
 from kinko.config import Settings
 from kinko.metrics import PrometheusMetrics
 from kinko.services.context import Clock, Context, Metrics, system_clock
-from kinko.services.health import DatabaseHealth
+from kinko.services.health import DatabaseHealth, SchemaStatus
 from kinko.services.passwords import Argon2Hasher
 from kinko.services.ports import AuditTrail, PasswordHasher
 from kinko.services.websessions import SessionStore
 from kinko.store.audit_trail import SqlAuditTrail
-from kinko.store.db import SqlDatabaseHealth, make_engine
+from kinko.store.db import SqlDatabaseHealth, make_engine, upgrade
+from kinko.store.keys import SeedKeys
 from kinko.store.seedbox import Keyring, SeedBox
 from kinko.store.sessions import SqlSessionStore
 from kinko.store.uow import SqlUnitOfWorkFactory
@@ -47,6 +48,16 @@ class Kinko:
     def web_sessions(self, *, realm: str, idle_timeout: timedelta) -> SessionStore:
         """The web sessions of one realm (a site with its own cookie), in the database."""
         return SqlSessionStore(self.engine, realm=realm, idle_timeout=idle_timeout)
+
+    def upgrade_schema(self) -> SchemaStatus:
+        """Migrate the database to this code's newest schema (`kinko db upgrade`)."""
+        upgrade(self.engine)
+        return self.health.schema()
+
+    @property
+    def seed_keys(self) -> SeedKeys:
+        """The seed keys' custody for `kinko keys`: rotate, prune, which key seals what."""
+        return SeedKeys(self.engine, self.seedbox, self.settings.effective_key_file)
 
 
 def open_seedbox(settings: Settings) -> SeedBox:

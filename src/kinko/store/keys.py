@@ -111,5 +111,33 @@ def prune(engine: Engine, key_file: Path) -> tuple[str, ...]:
     return unused
 
 
-__all__ = ["KeyringError", "RotationReport", "audit_key_usage", "key_usage", "prune",
-           "reseal_all", "rotate"]
+class SeedKeys:
+    """The seed keys of one deployment as its operator manages them (``kinko keys``): the
+    functions above, bound to its database and key file; the composition root hands it out
+    as ``Kinko.seed_keys``, so the CLI needs nothing of the store."""
+
+    def __init__(self, engine: Engine, seedbox: SeedBox, key_file: Path) -> None:
+        self._engine = engine
+        self._seedbox = seedbox
+        self._key_file = key_file
+
+    @property
+    def current_key_id(self) -> str:
+        """The key new seeds are sealed under (and new audit events MACed with)."""
+        return self._seedbox.current_key_id
+
+    def rotate(self) -> RotationReport:
+        return rotate(self._engine, self._key_file)
+
+    def prune(self) -> tuple[str, ...]:
+        return prune(self._engine, self._key_file)
+
+    def usage(self) -> dict[str, int]:
+        return key_usage(self._engine)
+
+    def audit_usage(self) -> dict[str, int]:
+        return audit_key_usage(self._engine)
+
+
+__all__ = ["KeyringError", "RotationReport", "SeedKeys", "audit_key_usage", "key_usage",
+           "prune", "reseal_all", "rotate"]

@@ -75,6 +75,10 @@ class SqlStaffRepository:
             .values(password_failures=0, password_locked_at=None)
             .execution_options(synchronize_session=False))
 
+    def listing(self) -> Sequence[StaffMember]:
+        rows = self._session.execute(select(StaffRow).order_by(StaffRow.name)).scalars()
+        return [self._member(row) for row in rows]
+
     def set_active(self, staff_id: int, active: bool) -> None:
         self._session.execute(
             update(StaffRow).where(StaffRow.id == staff_id).values(active=active)

@@ -23,7 +23,7 @@ from kinko.domain.otp import Algorithm, TotpParameters
 from kinko.domain.secrets import Seed
 from kinko.domain.verification import Accept, Decision
 from kinko.lru import Lru
-from kinko.services.ports import NewToken, TokenRef, Verifiable
+from kinko.services.ports import ListedToken, NewToken, TokenRef, Verifiable
 from kinko.store.audit_log import AUDIT, AUDIT_FIELDS, SqlAuditLog, audit_values
 from kinko.store.rows import Base, CustomerRow, TokenRow, UTCDateTime
 from kinko.store.seedbox import SealedSeed, SeedBox
@@ -311,3 +311,13 @@ class SqlTokenRepository:
             )
         ).scalars()
         return [_token(row) for row in rows]
+
+    def listing(self, *, origin: TokenOrigin | None = None,
+                limit: int = 100) -> Sequence[ListedToken]:
+        query = (select(TokenRow, CustomerRow.contract_id)
+                 .outerjoin(CustomerRow, CustomerRow.id == TokenRow.customer_id)
+                 .order_by(TokenRow.id).limit(limit))
+        if origin is not None:
+            query = query.where(TokenRow.origin == origin.value)
+        return [ListedToken(_token(row), contract_id)
+                for row, contract_id in self._session.execute(query).all()]
