@@ -68,6 +68,23 @@ def test_token_issue_prints_a_serial_and_an_otpauth_uri(migrated: Path) -> None:
     assert code.returncode == 1 and "only for demo tokens" in code.stderr
 
 
+def test_staff_and_token_lists_show_the_demo_bank(migrated: Path) -> None:
+    from kinko.demo import DEMO_STAFF
+
+    assert run(migrated, "demo").returncode == 0
+    staff = run(migrated, "staff", "list")
+    assert staff.returncode == 0, staff.stderr
+    names = [line.split()[0] for line in staff.stdout.splitlines()]
+    assert names == sorted(member.name for member in DEMO_STAFF)
+    assert "(password locked)" not in staff.stdout
+    demo = run(migrated, "token", "list", "--demo").stdout.splitlines()
+    assert demo and all(
+        re.fullmatch(r"\d{4} \d{4} \d{4}  [a-z]+ *  demo {9}(\d{10}|-)", line)
+        for line in demo), demo
+    assert any(re.search(r"active +demo +\d{10}$", line) for line in demo)
+    assert run(migrated, "token", "list", "--limit", "1").stdout.splitlines() == demo[:1]
+
+
 def test_customer_add_reads_passwords_from_stdin(migrated: Path) -> None:
     result = run(migrated, "customer", "add", "2000000001", "--name", "試験 一郎",
                  stdin="login-secret-1\nconfirm-secret-2\n")
