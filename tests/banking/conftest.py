@@ -62,6 +62,12 @@ class Bank:
                                 Actor.customer(customer.contract_id, Channel.WEB))
         return payments.book(self.ctx, draft, authorized, request_key=request_key)
 
+    def set_daily_limit(self, customer: Customer, daily_limit: int) -> None:
+        """Set the customer's daily transfer limit as the bank's own systems would."""
+        with self.ctx.uow() as uow:
+            uow.ledger.set_daily_limit(customer.id, daily_limit, now=self.now())
+            uow.commit()
+
     def balance(self, account: Account) -> int:
         with Session(self.engine) as session:
             return session.get_one(AccountRow, account.id).balance

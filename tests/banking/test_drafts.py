@@ -14,6 +14,7 @@ from kinko.banking.errors import (
     UnknownBiller,
     UnknownPayee,
 )
+from kinko.banking.limits import MAX_DAILY_LIMIT
 from kinko.banking.rules import OTHER_BANK_FEE, OUR_BANK_CODE, transfer_fee
 from kinko.domain.errors import InvalidInput
 from kinko.domain.model import Customer
@@ -110,6 +111,7 @@ def test_amounts_from_one_yen_to_ten_million_yen_are_allowed(
     bank: Bank, hanako: Customer, amount: int | str
 ) -> None:
     rich = bank.account(hanako, "1234569", balance=20_000_000)
+    bank.set_daily_limit(hanako, MAX_DAILY_LIMIT)  # one transfer's bound, not the day's
     assert prepare(bank, hanako, **typed(rich, amount=amount)).amount in (1, 10_000_000)
 
 

@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from kinko.banking.accounts import Account, AccountType, NewEntry
+from kinko.banking.directory import branch_name
 from kinko.banking.errors import RequestKeyReused
 from kinko.banking.rules import MAX_AMOUNT, MIN_AMOUNT, OUR_BANK_CODE, transfer_fee
 from kinko.domain.errors import InvalidInput
+from kinko.domain.masking import mask
+from kinko.domain.notices import Notice, NoticeKind
 from kinko.domain.serials import normalize_digits
 
 __all__ = [
@@ -27,6 +30,7 @@ __all__ = [
     "Receipt",
     "TransferDraft",
     "new_receipt_number",
+    "notice_of",
     "order_of",
     "receipt_number_as_typed",
     "receipt_of",
@@ -60,6 +64,11 @@ class Payee:
     @property
     def is_our_bank(self) -> bool:
         return self.bank_code == OUR_BANK_CODE
+
+    @property
+    def account(self) -> tuple[str, str, AccountType, str]:
+        """Which account this is (the name aside): a registered payee is saved once."""
+        return (self.bank_code, self.branch_code, self.account_type, self.account_number)
 
 
 @dataclass(frozen=True)
@@ -236,3 +245,28 @@ def receipt_of(order: Order, source: Account, *, receipt_number: str, balance_af
         from_account_number=source.account_number, balance_after=balance_after,
         payee=order.payee, bill=order.bill,
     )
+
+
+def notice_of(receipt: Receipt, contract_id: str) -> Notice:
+    """The confirmation notice of a booked payment: what, how much, where to, with the
+    account numbers masked to their last four digits (a mail is no place for them)."""
+    facts = [f"受付番号：{receipt.receipt_number}"]
+    if receipt.payee is not None:
+        p = receipt.payee
+        branch = branch_name(p.bank_code, p.branch_code) or f"支店番号{p.branch_code}"
+        facts += [f"振込先：{p.bank_name} {branch} {p.account_type.label} "
+                  f"{mask(p.account_number)}",
+                  f"受取人名：{p.kana}",
+                  f"振込金額：{receipt.amount:,}円",
+                  f"振込手数料：{receipt.fee:,}円"]
+        kind = NoticeKind.TRANSFER_ACCEPTED
+    elif receipt.bill is not None:
+        bill = receipt.bill
+        facts += [f"収納機関：{bill.biller_name}（{bill.biller_number}）",
+                  f"払込金額：{receipt.amount:,}円"]
+        kind = NoticeKind.BILL_PAYMENT_ACCEPTED
+    else:  # pragma: no cover - a receipt is of a transfer or of a bill payment
+        raise ValueError("a receipt needs a payee or a bill")
+    facts.append(f"支払口座：{receipt.from_branch_name} {receipt.from_account_type.label} "
+                 f"{mask(receipt.from_account_number)}")
+    return Notice(kind, receipt.created_at, contract_id, facts=tuple(facts))

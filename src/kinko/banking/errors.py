@@ -9,6 +9,7 @@
         ├── UnknownBiller            no such 収納機関 (Pay-easy biller)
         ├── SameAccount              paying an account into itself
         ├── InsufficientFunds        the balance does not cover amount and fee
+        ├── TransferLimitExceeded    today's transfers would pass the daily limit (振込限度額)
         ├── RequestKeyReused         a request key already used for another payment
         └── BookingClash             the request key or receipt number was taken meanwhile
                                      (the ledger's signal to look again; never shown)
@@ -30,6 +31,7 @@ __all__ = [
     "InsufficientFunds",
     "RequestKeyReused",
     "SameAccount",
+    "TransferLimitExceeded",
     "UnknownAccount",
     "UnknownBiller",
     "UnknownPayee",
@@ -86,6 +88,12 @@ class InsufficientFunds(BankingError):
     """The balance does not cover the amount and the fee."""
 
     code = "insufficient_funds"
+
+
+class TransferLimitExceeded(BankingError):
+    """Today's transfers (Japan date) and this one would pass the customer's daily limit."""
+
+    code = "transfer_limit_exceeded"
 
 
 class RequestKeyReused(BankingError):

@@ -8,24 +8,27 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from kinko.banking.accounts import Account, AccountType
 from kinko.banking.drafts import Bill, BillPaymentDraft, Payee, TransferDraft
 from kinko.banking.errors import FieldErrors, UnknownBiller, UnknownPayee
 from kinko.banking.kana import ZENGIN_NAME_LENGTH, is_zengin_name, normalize_payee_name
+from kinko.banking.limits import MAX_DAILY_LIMIT
 from kinko.banking.rules import (
     BANKS,
     BILLERS,
     MAX_AMOUNT,
     MIN_AMOUNT,
+    OUR_BANK_CODE,
     check_covered,
     transfer_fee,
 )
 from kinko.domain.serials import normalize_digits
 
-__all__ = ["BillPaymentForm", "TransferForm", "bill_payment_form", "transfer_form"]
+__all__ = ["BillPaymentForm", "TransferForm", "bill_payment_form", "daily_limit_form",
+           "transfer_form"]
 
 _T = TypeVar("_T")
 _V = TypeVar("_V")
@@ -38,6 +41,11 @@ class TransferForm:
     from_account_id: int
     payee: Payee
     amount: int
+
+    def named(self, kana: str) -> TransferForm:
+        """This form with the payee's name as our bank's ledger has it (受取人名 is shown
+        from the account for transfers inside the bank, not typed)."""
+        return replace(self, payee=replace(self.payee, kana=kana))
 
     def draft(self, customer_id: int, source: Account) -> TransferDraft:
         """The draft from ``source`` (the customer's account with ``from_account_id``), its
@@ -74,14 +82,16 @@ def transfer_form(
     amount: int | str,
 ) -> TransferForm:
     """Check a transfer as typed. Raises FieldErrors naming every malformed input, then
-    UnknownPayee for a bank we do not transfer to."""
+    UnknownPayee for a bank we do not transfer to. 受取人名 may be left empty for a payee at
+    our bank (``TransferForm.named`` then gives the account holder's name)."""
     fields = _Fields()
     account_id = fields.parse("from_account_id", _account_id, from_account_id, 0)
     bank = fields.parse("bank_code", _BANK_CODE, bank_code, "")
     branch = fields.parse("branch_code", _BRANCH_CODE, branch_code, "")
     kind = fields.parse("account_type", _account_type, account_type, AccountType.ORDINARY)
     number = fields.parse("account_number", _ACCOUNT_NUMBER, account_number, "")
-    name = fields.parse("payee_kana", _payee_name, payee_kana, "")
+    name = ("" if bank == OUR_BANK_CODE and not normalize_payee_name(payee_kana)
+            else fields.parse("payee_kana", _payee_name, payee_kana, ""))
     yen = fields.parse("amount", _amount, amount, 0)
     fields.raise_if_any()
     bank_name = BANKS.get(bank)
@@ -172,20 +182,39 @@ def _account_id(value: int | str) -> int:
     raise _Wrong("出金口座を選択してください")
 
 
-def _amount(value: int | str) -> int:
+def _yen(value: int | str) -> int:
     """Yen as typed: 12000, "12,000", "１２，０００", "12,000円" or "¥12,000"."""
     if isinstance(value, bool):
         raise _Wrong("金額は数字で入力してください")
     if isinstance(value, int):
-        yen = value
-    else:
-        text = "".join(unicodedata.normalize("NFKC", value).split()).replace(",", "")
-        text = text.removeprefix("¥").removesuffix("円")
-        if not text:
-            raise _Wrong("金額を入力してください")
-        if not (text.isascii() and text.isdigit()):
-            raise _Wrong("金額は数字で入力してください")
-        yen = int(text)
+        return value
+    text = "".join(unicodedata.normalize("NFKC", value).split()).replace(",", "")
+    text = text.removeprefix("¥").removesuffix("円")
+    if not text:
+        raise _Wrong("金額を入力してください")
+    if not (text.isascii() and text.isdigit()):
+        raise _Wrong("金額は数字で入力してください")
+    return int(text)
+
+
+def _daily_limit(value: int | str) -> int:
+    yen = _yen(value)
+    if not 0 <= yen <= MAX_DAILY_LIMIT:
+        raise _Wrong(f"振込限度額は0円以上{MAX_DAILY_LIMIT:,}円以下で入力してください")
+    return yen
+
+
+def daily_limit_form(*, daily_limit: int | str) -> int:
+    """A new daily transfer limit as typed (0 stops transfers); FieldErrors if malformed."""
+    fields = _Fields()
+    yen = fields.parse("daily_limit", _daily_limit, daily_limit, 0)
+    fields.raise_if_any()
+    return yen
+
+
+def _amount(value: int | str) -> int:
+    """An amount to pay: yen as typed, within the one-payment bounds."""
+    yen = _yen(value)
     if not MIN_AMOUNT <= yen <= MAX_AMOUNT:
         raise _Wrong(f"金額は{MIN_AMOUNT:,}円以上{MAX_AMOUNT:,}円以下で入力してください")
     return yen

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from kinko.banking.accounts import Account
+from kinko.banking.directory import DIRECTORY, OUR_BANK_CODE, OUR_BANK_NAME
 from kinko.banking.errors import InsufficientFunds, SameAccount, UnknownAccount, UnknownPayee
 from kinko.domain.errors import InvalidInput
 
@@ -30,18 +31,8 @@ __all__ = [
     "transfer_fee",
 ]
 
-OUR_BANK_CODE = "1234"
-OUR_BANK_NAME = "きんこ信用金庫"
-
-#: The banks the IB transfers to (金融機関コード → name); a small stand-in for the 全銀 list.
-BANKS: Mapping[str, str] = MappingProxyType({
-    "0001": "みずほ銀行",
-    "0005": "三菱ＵＦＪ銀行",
-    "0009": "三井住友銀行",
-    "0010": "りそな銀行",
-    OUR_BANK_CODE: OUR_BANK_NAME,
-    "1235": "さくら信用金庫",
-})
+#: The banks the IB transfers to (金融機関コード → name), from the bundled bank table.
+BANKS: Mapping[str, str] = MappingProxyType({b.code: b.name for b in DIRECTORY})
 
 #: The billers (収納機関番号 → name) whose Pay-easy bills the IB accepts.
 BILLERS: Mapping[str, str] = MappingProxyType({

@@ -43,6 +43,9 @@ class NoticeKind(enum.StrEnum):
     CONFIRMATION_PASSWORD_UNLOCKED = enum.auto()
     PASSWORD_UNLOCKED = enum.auto()
     RESYNCED = enum.auto()                     # staff: 時刻補正
+    TRANSFER_ACCEPTED = enum.auto()            # a 振込 was booked (services.payments)
+    BILL_PAYMENT_ACCEPTED = enum.auto()        # a 収納 (Pay-easy) payment was booked
+    TRANSFER_LIMIT_CHANGED = enum.auto()       # the customer changed 振込限度額
 
 
 class NoticeStatus(enum.StrEnum):
@@ -53,12 +56,16 @@ class NoticeStatus(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Notice:
-    """What one customer is told about one change: facts only, never a secret."""
+    """What one customer is told about one change: facts only, never a secret.
+
+    ``facts`` are extra lines ("受付番号：T261202…") for the notices of payments, already
+    masked where they name an account."""
 
     kind: NoticeKind
     occurred_at: datetime
     contract_id: str
     serial: str | None = None
+    facts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -256,6 +263,15 @@ _TEXTS: dict[NoticeKind, _Text] = {
     NoticeKind.RESYNCED: _Text(f"{_OTP}の時刻補正のお知らせ", (
         f"当金庫にて、ソフトウェアトークンの{_OTP}の時刻のずれを補正しました。",
     )),
+    NoticeKind.TRANSFER_ACCEPTED: _Text("お振込受付のお知らせ", (
+        "インターネットバンキングでのお振込を受け付けました。",
+    )),
+    NoticeKind.BILL_PAYMENT_ACCEPTED: _Text("払込受付のお知らせ", (
+        "インターネットバンキングでの払込（ペイジー）を受け付けました。",
+    )),
+    NoticeKind.TRANSFER_LIMIT_CHANGED: _Text("振込限度額変更のお知らせ", (
+        "インターネットバンキングの振込限度額（1日あたり）を変更しました。",
+    )),
 }
 
 
@@ -274,6 +290,7 @@ def compose(notice: Notice, *, recipient_name: str, bank_name: str) -> MailText:
     facts = [f"　日時：{format_jst(notice.occurred_at)}"]
     if notice.serial:
         facts.append(f"　{text.serial_label}：{mask_serial(notice.serial)}")
+    facts += [f"　{fact}" for fact in notice.facts]
     body = "\n".join([
         f"{recipient_name} 様",
         "",

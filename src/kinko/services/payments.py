@@ -6,13 +6,19 @@ customer typed, then ``confirm`` it with the OTP or the confirmation password.
 booking then fails) and books the payment with its ``transaction:authorized`` event in ONE
 unit of work, once per request key: a second confirmation with the same key returns the
 first receipt and pays nothing, even when both arrive at once.
+
+The booking is also where the daily transfer limit (振込限度額, ``banking.limits``) holds:
+it claims the customer's limit, counts the day's transfers and refuses one that passes it.
+Every booked payment queues its confirmation notice to the customer in the same unit of
+work (the outbox): the mail goes if and only if the payment commits.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from kinko.banking import drafts, rules
+from kinko.banking import drafts, limits, rules
 from kinko.banking.drafts import (
     BillPaymentDraft,
     Draft,
@@ -23,14 +29,16 @@ from kinko.banking.drafts import (
 )
 from kinko.banking.errors import BookingClash, UnknownAccount
 from kinko.banking.forms import bill_payment_form, transfer_form
+from kinko.banking.kana import normalize_payee_name
+from kinko.banking.limits import DEFAULT_DAILY_LIMIT, DailyLimit
 from kinko.domain.errors import NotFound
 from kinko.domain.events import Channel
 from kinko.services.context import Context
-from kinko.services.ports import UnitOfWork
+from kinko.services.ports import Ledger, UnitOfWork
 from kinko.services.transactions import Authorized, Proof, prove, record_authorized
 
-__all__ = ["book", "confirm", "prepare", "prepare_bill_payment", "prepare_transfer",
-           "receipt"]
+__all__ = ["book", "confirm", "daily_limit", "prepare", "prepare_bill_payment",
+           "prepare_transfer", "receipt"]
 
 #: How often a booking may find its freshly drawn receipt number taken before giving up.
 _BOOKING_ATTEMPTS = 8
@@ -43,17 +51,36 @@ def prepare_transfer(ctx: Context, customer_id: int, **typed: Any) -> TransferDr
     """Check a transfer as typed on the screen (see ``banking.forms.transfer_form`` for the
     fields) and work out its fee.
 
+    A payee at our bank is named by its account: the customer need not type 受取人名, and
+    the draft carries the account holder's name for the customer to confirm.
+
     Raises FieldErrors naming every malformed input, then UnknownPayee, UnknownAccount,
-    SameAccount or InsufficientFunds (an early warning: the booking checks the balance again).
+    SameAccount, InsufficientFunds or TransferLimitExceeded (early warnings: the booking
+    checks the balance and the limit again).
     """
     form = transfer_form(**typed)
     with ctx.uow() as uow:
         source = rules.own_account(uow.ledger.account_of(customer_id, form.from_account_id))
         payee = form.payee
         if payee.is_our_bank:
-            rules.payee_account(uow.ledger.account_at(payee.branch_code, payee.account_type,
-                                                      payee.account_number), source)
+            target = rules.payee_account(uow.ledger.account_at(
+                payee.branch_code, payee.account_type, payee.account_number), source)
+            form = form.named(normalize_payee_name(target.holder_kana))
+        limit = _daily_limit(uow.ledger, customer_id, ctx.clock())
+    limits.check_within(limit, form.amount)
     return form.draft(customer_id, source)
+
+
+def daily_limit(ctx: Context, customer_id: int) -> DailyLimit:
+    """The customer's daily transfer limit and what today's transfers used of it."""
+    with ctx.uow() as uow:
+        return _daily_limit(uow.ledger, customer_id, ctx.clock())
+
+
+def _daily_limit(ledger: Ledger, customer_id: int, now: datetime) -> DailyLimit:
+    limit = ledger.daily_limit(customer_id)
+    return DailyLimit(DEFAULT_DAILY_LIMIT if limit is None else limit,
+                      ledger.transferred_since(customer_id, limits.day_start(now)))
 
 
 def prepare_bill_payment(ctx: Context, customer_id: int, **typed: Any) -> BillPaymentDraft:
@@ -94,7 +121,8 @@ def confirm(ctx: Context, customer_id: int, draft: Draft, proof: Proof, *, reque
         paid = uow.ledger.by_request_key(request_key)
     if paid is not None:
         return drafts.replayed(paid, order)
-    return _book(ctx, order, prove(ctx, customer_id, proof, channel=channel), request_key)
+    authorized = prove(ctx, customer_id, proof, channel=channel, purpose=order.kind.value)
+    return _book(ctx, order, authorized, request_key)
 
 
 def book(ctx: Context, draft: Draft, authorized: Authorized, *, request_key: str) -> Receipt:
@@ -104,9 +132,12 @@ def book(ctx: Context, draft: Draft, authorized: Authorized, *, request_key: str
 
     Debits amount and fee (two statement lines) and credits the payee when the account is at
     our bank. Calling again with the same key, even at the same moment from another process,
-    returns the first receipt and moves nothing. Raises InsufficientFunds (nothing written),
-    RequestKeyReused, UnknownAccount, UnknownPayee, SameAccount, or InvalidInput when the
-    draft's amount is out of range or its fee is no longer the fee.
+    returns the first receipt and moves nothing. A transfer must fit in what is left of the
+    customer's daily limit, counted after claiming it, so that two transfers at once cannot
+    together pass it. Queues the customer's confirmation notice. Raises InsufficientFunds or
+    TransferLimitExceeded (nothing written), RequestKeyReused, UnknownAccount, UnknownPayee,
+    SameAccount, or InvalidInput when the draft's amount is out of range or its fee is no
+    longer the fee.
     """
     return _book(ctx, _order(authorized.customer_id, draft, request_key), authorized,
                  request_key)
@@ -131,7 +162,8 @@ def _book(ctx: Context, order: Order, authorized: Authorized, request_key: str) 
         except BookingClash:
             # Either another booking with this key committed between our look-up and our
             # insert (PostgreSQL lets both get that far; the loser's whole unit of work,
-            # debit included, is rolled back), or the random receipt number was taken.
+            # debit included, is rolled back), or the random receipt number was taken, or
+            # another booking created the customer's limit row first.
             with ctx.uow() as uow:
                 paid = uow.ledger.by_request_key(request_key)
             if paid is not None:
@@ -153,6 +185,13 @@ def _write(uow: UnitOfWork, ctx: Context, order: Order, authorized: Authorized,
             ledger.account_at(payee.branch_code, payee.account_type, payee.account_number),
             source)
     now = ctx.clock()
+    if order.kind is PaymentKind.TRANSFER:
+        claimed = ledger.claim_daily_limit(order.customer_id, default=DEFAULT_DAILY_LIMIT,
+                                           now=now)
+        limits.check_within(
+            DailyLimit(claimed, ledger.transferred_since(order.customer_id,
+                                                         limits.day_start(now))),
+            order.amount)
     number = drafts.new_receipt_number(order.kind, now)
     payment_id = ledger.add_payment(order, request_key=request_key, receipt_number=number,
                                     now=now)
@@ -164,8 +203,13 @@ def _write(uow: UnitOfWork, ctx: Context, order: Order, authorized: Authorized,
                                               credited=moved.credited, now=now),
                        payment_id=payment_id)
     record_authorized(uow, now, authorized, purpose=order.kind.value)
-    return drafts.receipt_of(order, source, receipt_number=number,
+    done = drafts.receipt_of(order, source, receipt_number=number,
                              balance_after=moved.debited, now=now)
+    customer = uow.customers.get(order.customer_id)
+    if customer is not None and customer.email:
+        uow.outbox.enqueue(drafts.notice_of(done, customer.contract_id),
+                           recipient=customer.email, recipient_name=customer.name)
+    return done
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from types import TracebackType
 from typing import Protocol
 
 from kinko.banking.accounts import Account, AccountType, Entry, NewAccount, NewEntry
-from kinko.banking.drafts import Order, Receipt
+from kinko.banking.drafts import Order, Payee, Receipt
+from kinko.banking.payees import SavedPayee
 from kinko.domain.events import AuditEvent
 from kinko.domain.lifecycle import TokenState
 from kinko.domain.model import (
@@ -462,6 +463,45 @@ class Ledger(Protocol):
         ...
 
     def has_entries(self, account_id: int) -> bool: ...
+
+    # --- the daily transfer limit (振込限度額, ``banking.limits``) --------------------------
+
+    def daily_limit(self, customer_id: int) -> int | None:
+        """The limit the customer set, None while it is the default."""
+        ...
+
+    def set_daily_limit(self, customer_id: int, daily_limit: int, *, now: datetime) -> None: ...
+
+    def claim_daily_limit(self, customer_id: int, *, default: int, now: datetime) -> int:
+        """The customer's limit, held until the unit of work ends so that the customer's
+        bookings count the day's transfers one after the other (the row is created with
+        ``default`` if the customer never set one). ``BookingClash`` when another booking
+        created it meanwhile: the unit of work is then spoilt and must be discarded."""
+        ...
+
+    def transferred_since(self, customer_id: int, since: datetime) -> int:
+        """The amounts (fees excluded) of the customer's transfers booked at or after
+        ``since``; bill payments do not count."""
+        ...
+
+    # --- registered payees (登録振込先, ``banking.payees``) -----------------------------------
+
+    def saved_payees(self, customer_id: int) -> Sequence[SavedPayee]:
+        """The customer's saved payees, oldest first."""
+        ...
+
+    def saved_payee(self, customer_id: int, payee_id: int) -> SavedPayee | None:
+        """One of the customer's saved payees; None for another customer's."""
+        ...
+
+    def save_payee(self, customer_id: int, payee: Payee, *, now: datetime) -> SavedPayee:
+        """Save ``payee`` for the customer, or return it if that account is saved already
+        (``BookingClash`` if it was saved meanwhile: discard the unit of work)."""
+        ...
+
+    def delete_payee(self, customer_id: int, payee_id: int) -> bool:
+        """Delete one of the customer's saved payees; False if there was none."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -1,9 +1,13 @@
-"""The IB's ledger in SQL (``services.ports.Ledger``): accounts, payments, statement lines.
+"""The IB's ledger in SQL (``services.ports.Ledger``): accounts, payments, statement lines,
+the daily transfer limits and the registered payees.
 
 Money moves in conditional UPDATEs: a debit applies only while the balance covers it, so no
 account is ever overdrawn however many payments race (PostgreSQL re-checks the WHERE clause
 after waiting for the row; SQLite has one writer). A request key is unique in the table, so
-two bookings with one key cannot both commit.
+two bookings with one key cannot both commit. A booking claims the customer's transfer limit
+row with an UPDATE before counting the day's transfers: on PostgreSQL the second of two
+bookings waits for the first to commit and then counts its transfer too (each statement of
+READ COMMITTED sees what committed before it); SQLite's one writer serialises them anyway.
 """
 
 from __future__ import annotations
@@ -11,15 +15,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kinko.banking.accounts import Account, AccountType, Entry, NewAccount, NewEntry
 from kinko.banking.drafts import Bill, Order, Payee, PaymentKind, Receipt
 from kinko.banking.errors import BookingClash
+from kinko.banking.payees import SavedPayee
 from kinko.services.ports import Moved
-from kinko.store.rows import AccountRow, LedgerEntryRow, TransferRow
+from kinko.store.rows import (
+    AccountRow,
+    LedgerEntryRow,
+    RegisteredPayeeRow,
+    TransferLimitRow,
+    TransferRow,
+)
 
 
 def _account(row: AccountRow) -> Account:
@@ -31,6 +42,13 @@ def _account(row: AccountRow) -> Account:
 def _entry(row: LedgerEntryRow, receipt_number: str | None) -> Entry:
     return Entry(row.id, row.account_id, row.amount, row.balance_after, row.description,
                  row.created_at, receipt_number)
+
+
+def _saved_payee(row: RegisteredPayeeRow) -> SavedPayee:
+    return SavedPayee(row.id, row.customer_id,
+                      Payee(row.bank_code, row.bank_name, row.branch_code,
+                            AccountType(row.account_type), row.account_number, row.kana),
+                      row.saved_at)
 
 
 class SqlLedger:
@@ -175,6 +193,109 @@ class SqlLedger:
         return bool(self._session.execute(
             select(exists().where(LedgerEntryRow.account_id == account_id))
         ).scalar_one())
+
+    # --- the daily transfer limit --------------------------------------------------------
+
+    def daily_limit(self, customer_id: int) -> int | None:
+        limit = self._session.execute(
+            select(TransferLimitRow.daily_limit)
+            .where(TransferLimitRow.customer_id == customer_id)
+        ).scalar_one_or_none()
+        return None if limit is None else int(limit)
+
+    def set_daily_limit(self, customer_id: int, daily_limit: int, *, now: datetime) -> None:
+        changed = self._session.execute(
+            update(TransferLimitRow)
+            .where(TransferLimitRow.customer_id == customer_id)
+            .values(daily_limit=daily_limit, updated_at=now)
+            .returning(TransferLimitRow.customer_id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        if changed is None:
+            self._insert_limit(customer_id, daily_limit, now)
+
+    def claim_daily_limit(self, customer_id: int, *, default: int, now: datetime) -> int:
+        # A no-op UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite) that
+        # makes this customer's next booking wait until this one ends.
+        limit = self._session.execute(
+            update(TransferLimitRow)
+            .where(TransferLimitRow.customer_id == customer_id)
+            .values(daily_limit=TransferLimitRow.daily_limit)
+            .returning(TransferLimitRow.daily_limit)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        if limit is not None:
+            return int(limit)
+        self._insert_limit(customer_id, default, now)
+        return default
+
+    def _insert_limit(self, customer_id: int, daily_limit: int, now: datetime) -> None:
+        self._session.add(TransferLimitRow(customer_id=customer_id, daily_limit=daily_limit,
+                                           updated_at=now))
+        try:
+            # Two first bookings of one customer at once: the second insert waits for the
+            # first (PostgreSQL) and then fails; the caller starts again and finds the row.
+            self._session.flush()
+        except IntegrityError as taken:
+            raise BookingClash("the transfer limit row was created meanwhile") from taken
+
+    def transferred_since(self, customer_id: int, since: datetime) -> int:
+        total = self._session.execute(
+            select(func.coalesce(func.sum(TransferRow.amount), 0))
+            .where(TransferRow.customer_id == customer_id,
+                   TransferRow.kind == PaymentKind.TRANSFER.value,
+                   TransferRow.created_at >= since)
+        ).scalar_one()
+        return int(total)
+
+    # --- registered payees ---------------------------------------------------------------
+
+    def saved_payees(self, customer_id: int) -> Sequence[SavedPayee]:
+        rows = self._session.execute(
+            select(RegisteredPayeeRow).where(RegisteredPayeeRow.customer_id == customer_id)
+            .order_by(RegisteredPayeeRow.id)
+        ).scalars()
+        return [_saved_payee(row) for row in rows]
+
+    def saved_payee(self, customer_id: int, payee_id: int) -> SavedPayee | None:
+        row = self._session.execute(
+            select(RegisteredPayeeRow).where(RegisteredPayeeRow.id == payee_id,
+                                             RegisteredPayeeRow.customer_id == customer_id)
+        ).scalar_one_or_none()
+        return None if row is None else _saved_payee(row)
+
+    def save_payee(self, customer_id: int, payee: Payee, *, now: datetime) -> SavedPayee:
+        row = self._session.execute(
+            select(RegisteredPayeeRow).where(
+                RegisteredPayeeRow.customer_id == customer_id,
+                RegisteredPayeeRow.bank_code == payee.bank_code,
+                RegisteredPayeeRow.branch_code == payee.branch_code,
+                RegisteredPayeeRow.account_type == payee.account_type.value,
+                RegisteredPayeeRow.account_number == payee.account_number)
+        ).scalar_one_or_none()
+        if row is not None:
+            return _saved_payee(row)
+        row = RegisteredPayeeRow(customer_id=customer_id, bank_code=payee.bank_code,
+                                 bank_name=payee.bank_name, branch_code=payee.branch_code,
+                                 account_type=payee.account_type.value,
+                                 account_number=payee.account_number, kana=payee.kana,
+                                 saved_at=now)
+        self._session.add(row)
+        try:
+            self._session.flush()
+        except IntegrityError as taken:
+            raise BookingClash("the payee was saved meanwhile") from taken
+        return _saved_payee(row)
+
+    def delete_payee(self, customer_id: int, payee_id: int) -> bool:
+        deleted = self._session.execute(
+            delete(RegisteredPayeeRow)
+            .where(RegisteredPayeeRow.id == payee_id,
+                   RegisteredPayeeRow.customer_id == customer_id)
+            .returning(RegisteredPayeeRow.id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        return deleted is not None
 
     # --- reading a payment back ----------------------------------------------------------
 

@@ -18,7 +18,8 @@ from kinko.store.sql import rowcount
 def _queued(row: OutboxRow) -> QueuedNotice:
     return QueuedNotice(
         id=row.id,
-        notice=Notice(NoticeKind(row.kind), row.occurred_at, row.contract_id, row.serial),
+        notice=Notice(NoticeKind(row.kind), row.occurred_at, row.contract_id, row.serial,
+                      tuple(row.facts.splitlines()) if row.facts else ()),
         recipient=row.recipient,
         recipient_name=row.recipient_name,
         message_key=row.message_key,
@@ -45,6 +46,7 @@ class SqlOutbox:
             occurred_at=notice.occurred_at,
             contract_id=notice.contract_id,
             serial=notice.serial,
+            facts="\n".join(notice.facts) or None,
             recipient=recipient,
             recipient_name=recipient_name,
             message_key=secrets.token_hex(16),

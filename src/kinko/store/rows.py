@@ -379,6 +379,8 @@ class OutboxRow(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     contract_id: Mapped[str] = mapped_column(String(10), index=True)
     serial: Mapped[str | None] = mapped_column(String(12))
+    # The lines a payment's notice adds (receipt number, amount, masked payee), one a line.
+    facts: Mapped[str | None] = mapped_column(Text)
     recipient: Mapped[str] = mapped_column(String(254))
     recipient_name: Mapped[str] = mapped_column(String(100))
     message_key: Mapped[str] = mapped_column(String(32), unique=True)
@@ -396,3 +398,40 @@ class OutboxRow(Base):
         # Serves the worker's "oldest due pending notice" claim.
         Index("ix_notice_outbox_status_next_attempt_at", "status", "next_attempt_at"),
     )
+
+
+class RegisteredPayeeRow(Base):
+    """登録振込先: a payee the customer saved (``kinko.banking.payees``); one account once."""
+
+    __tablename__ = "registered_payees"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    bank_code: Mapped[str] = mapped_column(String(4))
+    bank_name: Mapped[str] = mapped_column(String(40))
+    branch_code: Mapped[str] = mapped_column(String(3))
+    account_type: Mapped[str] = mapped_column(String(16))
+    account_number: Mapped[str] = mapped_column(String(7))
+    kana: Mapped[str] = mapped_column(String(60))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # Named: the convention's name (every column) passes PostgreSQL's 63 characters.
+    __table_args__ = (UniqueConstraint("customer_id", "bank_code", "branch_code",
+                                       "account_type", "account_number",
+                                       name="uq_registered_payees_account"),)
+
+
+class TransferLimitRow(Base):
+    """A customer's daily transfer limit (振込限度額) once changed; no row means the default.
+
+    The booking of a transfer claims this row (an UPDATE) before it counts the day's
+    transfers, so a customer's transfers are checked one after the other.
+    """
+
+    __tablename__ = "transfer_limits"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    daily_limit: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("daily_limit >= 0", name="daily_limit_not_negative"),)
