@@ -249,13 +249,13 @@ def receipt_of(order: Order, source: Account, *, receipt_number: str, balance_af
 
 def notice_of(receipt: Receipt, contract_id: str) -> Notice:
     """The confirmation notice of a booked payment: what, how much, where to, with the
-    account numbers masked to their last four digits (a mail is no place for them)."""
+    account numbers masked but for their last three digits (a mail is no place for them)."""
     facts = [f"受付番号：{receipt.receipt_number}"]
     if receipt.payee is not None:
         p = receipt.payee
         branch = branch_name(p.bank_code, p.branch_code) or f"支店番号{p.branch_code}"
         facts += [f"振込先：{p.bank_name} {branch} {p.account_type.label} "
-                  f"{mask(p.account_number)}",
+                  f"{mask(p.account_number, tail=3)}",
                   f"受取人名：{p.kana}",
                   f"振込金額：{receipt.amount:,}円",
                   f"振込手数料：{receipt.fee:,}円"]
@@ -268,5 +268,5 @@ def notice_of(receipt: Receipt, contract_id: str) -> Notice:
     else:  # pragma: no cover - a receipt is of a transfer or of a bill payment
         raise ValueError("a receipt needs a payee or a bill")
     facts.append(f"支払口座：{receipt.from_branch_name} {receipt.from_account_type.label} "
-                 f"{mask(receipt.from_account_number)}")
+                 f"{mask(receipt.from_account_number, tail=3)}")
     return Notice(kind, receipt.created_at, contract_id, facts=tuple(facts))
