@@ -25,10 +25,11 @@ run: $(STAMP) ## migrate the SQLite database, load demo data if empty, serve on 
 
 test: lint typecheck pytest ## ruff, mypy and the whole test suite (SQLite and PostgreSQL)
 
-lint: $(STAMP) ## ruff (the code, the tests and the benchmark)
+lint: $(STAMP) ## ruff (the code, the tests and the benchmark), the layers' import rules
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports --no-cache
 
-typecheck: $(STAMP) ## mypy (strict for kinko.domain and kinko.services)
+typecheck: $(STAMP) ## mypy, strict for all of kinko and kinko_token
 	$(BIN)/mypy
 
 pytest: $(STAMP) test-tools ## the test suite only
