@@ -21,7 +21,8 @@ from bench.common import contract_id_of, seed_of, serial_of
 from kinko.domain.secrets import Password, Seed
 from kinko.services.passwords import Argon2Hasher
 from kinko.store.db import make_engine, normalize_url, upgrade
-from kinko.store.seedbox import Keyring, SeedBox
+from kinko.store.keyring import Keyring
+from kinko.store.seedbox import SeedBox
 
 DEFAULT_POSTGRESQL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BATCH = 20_000

@@ -15,7 +15,8 @@ from kinko.services import customers, enrollment
 from kinko.services.context import Context
 from kinko.services.issuance import IssuedToken, issue_token
 from kinko.services.passwords import Argon2Hasher
-from kinko.store.seedbox import Keyring, SeedBox
+from kinko.store.keyring import Keyring
+from kinko.store.seedbox import SeedBox
 
 LOGIN_PASSWORD = "login-pass-1"
 CONFIRMATION_PASSWORD = "confirm-pass-2"

@@ -19,8 +19,9 @@ from kinko.services.ports import AuditTrail, PasswordHasher
 from kinko.services.websessions import SessionStore
 from kinko.store.audit_trail import SqlAuditTrail
 from kinko.store.db import SqlDatabaseHealth, make_engine, upgrade
+from kinko.store.keyring import Keyring
 from kinko.store.keys import SeedKeys
-from kinko.store.seedbox import Keyring, SeedBox
+from kinko.store.seedbox import SeedBox
 from kinko.store.sessions import SqlSessionStore
 from kinko.store.uow import SqlUnitOfWorkFactory
 

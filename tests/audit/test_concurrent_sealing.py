@@ -30,8 +30,9 @@ from kinko.services.passwords import Argon2Hasher
 from kinko.store.audit_chain import GENESIS_HASH, mac_values
 from kinko.store.audit_seal import seal_pending
 from kinko.store.audit_verify import verify
+from kinko.store.keyring import Keyring
 from kinko.store.rows import AuditChainHeadRow, AuditEventRow
-from kinko.store.seedbox import Keyring, SeedBox
+from kinko.store.seedbox import SeedBox
 from tests.audit.conftest import START
 from tests.integration.test_concurrency import master_key_value
 

@@ -20,8 +20,9 @@ from kinko.store.audit_chain import MAC_FIELDS, MacCheck, check_mac, event_hash,
 from kinko.store.audit_seal import seal_pending
 from kinko.store.audit_verify import verify
 from kinko.store.db import make_engine, upgrade
+from kinko.store.keyring import Keyring
 from kinko.store.rows import AuditChainHeadRow, AuditEventRow
-from kinko.store.seedbox import Keyring, SeedBox
+from kinko.store.seedbox import SeedBox
 from tests.audit.conftest import START, EventLog
 from tests.support import Harness, make_harness
 

@@ -16,7 +16,8 @@ from kinko.domain.errors import ReplayedCode
 from kinko.services import audit, transactions
 from kinko.services.passwords import Argon2Hasher
 from kinko.store.db import make_engine, normalize_url, upgrade
-from kinko.store.seedbox import Keyring, SeedBox
+from kinko.store.keyring import Keyring
+from kinko.store.seedbox import SeedBox
 from kinko.web.app import create_app
 from tests.databases import empty_database
 from tests.support import FakeClock, Harness

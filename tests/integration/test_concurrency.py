@@ -27,7 +27,8 @@ from kinko.services import customers, enrollment, verification
 from kinko.services.context import system_clock
 from kinko.services.issuance import IssuedToken, issue_token
 from kinko.services.passwords import Argon2Hasher
-from kinko.store.seedbox import Keyring, SeedBox
+from kinko.store.keyring import Keyring
+from kinko.store.seedbox import SeedBox
 from tests.support import CONFIRMATION_PASSWORD, LOGIN_PASSWORD
 
 pytestmark = pytest.mark.slow

@@ -24,8 +24,9 @@ from kinko.metrics import LATENCY_BUCKETS, PrometheusMetrics
 from kinko.services import audit, staff, transactions
 from kinko.services.passwords import Argon2Hasher
 from kinko.store.db import alembic_config, head_revision, make_engine, upgrade
+from kinko.store.keyring import Keyring
 from kinko.store.rows import OutboxRow, WebSessionRow
-from kinko.store.seedbox import Keyring, SeedBox
+from kinko.store.seedbox import SeedBox
 from kinko.web import asgi
 from kinko.web.app import create_app
 from tests.databases import empty_database

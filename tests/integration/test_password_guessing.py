@@ -29,7 +29,8 @@ from kinko.domain.secrets import Password
 from kinko.services import authentication, customers
 from kinko.services.context import system_clock
 from kinko.services.passwords import Argon2Hasher
-from kinko.store.seedbox import Keyring, SeedBox
+from kinko.store.keyring import Keyring
+from kinko.store.seedbox import SeedBox
 from tests.support import CONFIRMATION_PASSWORD, LOGIN_PASSWORD
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,9 @@ from kinko.domain.lifecycle import TokenState
 from kinko.services import transactions
 from kinko.store import keys
 from kinko.store.db import alembic_config, current_revision, head_revision
+from kinko.store.keyring import Keyring
 from kinko.store.rows import Base, TokenRow
-from kinko.store.seedbox import Keyring, SeedBox, SeedUnavailable
+from kinko.store.seedbox import SeedBox, SeedUnavailable
 from tests.support import Harness, make_harness
 
 

@@ -25,7 +25,8 @@ from kinko.config import Settings
 from kinko.domain.notices import NoticeStatus, QueuedNotice
 from kinko.notify import SmtpSender
 from kinko.services.passwords import Argon2Hasher
-from kinko.store.seedbox import Keyring, SeedBox
+from kinko.store.keyring import Keyring
+from kinko.store.seedbox import SeedBox
 from tests.support import FakeClock, Harness
 
 #: Timeouts in these tests are short, and the lease is the shortest the settings allow.

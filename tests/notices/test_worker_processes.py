@@ -19,7 +19,8 @@ from kinko.config import Settings
 from kinko.domain.notices import Notice, NoticeKind, NoticeStatus
 from kinko.notify import DeliveryReport, SmtpSender, run_once
 from kinko.services.passwords import Argon2Hasher
-from kinko.store.seedbox import Keyring, SeedBox
+from kinko.store.keyring import Keyring
+from kinko.store.seedbox import SeedBox
 from tests.notices.conftest import TEST_SETTINGS, SmtpServer, outbox
 from tests.support import Harness
 

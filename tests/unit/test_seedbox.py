@@ -16,14 +16,8 @@ import pytest
 
 from kinko.domain.errors import InvalidInput
 from kinko.domain.secrets import Seed
-from kinko.store.seedbox import (
-    Keyring,
-    KeyringError,
-    SealedSeed,
-    SeedBox,
-    SeedUnavailable,
-    key_id_for,
-)
+from kinko.store.keyring import Keyring, KeyringError, key_id_for
+from kinko.store.seedbox import SealedSeed, SeedBox, SeedUnavailable
 
 SERIAL = "KNK-0001-2345"
 SEED = Seed(bytes(range(20)))

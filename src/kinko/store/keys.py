@@ -15,8 +15,9 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from kinko.store.audit_seal import seal_all
+from kinko.store.keyring import Keyring, KeyringError
 from kinko.store.rows import AuditEventRow, TokenRow
-from kinko.store.seedbox import Keyring, KeyringError, SealedSeed, SeedBox
+from kinko.store.seedbox import SealedSeed, SeedBox
 
 
 @dataclass(frozen=True)
