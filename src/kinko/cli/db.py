@@ -39,8 +39,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     if not demo.is_empty(kinko):
         if args.if_empty:
             print("demo data: the database already has customers; nothing loaded")
-            _print_demo_logins(None, [])
-            _print_demo_staff([(member, None) for member in demo.DEMO_STAFF])
+            _print_demo_logins(None, [], _browser_url(settings))
+            _print_demo_staff([(member, None) for member in demo.DEMO_STAFF],
+                              _browser_url(settings))
             return 0
         raise CliError("the database already has customers; demo data loads only into an "
                        "empty database (use --if-empty to skip quietly)")
@@ -48,13 +49,24 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     spares = demo.spare_tokens(kinko)
     staff = demo.staff(kinko)
     print("demo data loaded")
-    _print_demo_logins(lines, spares)
-    _print_demo_staff(staff)
+    _print_demo_logins(lines, spares, _browser_url(settings))
+    _print_demo_staff(staff, _browser_url(settings))
     return 0
 
 
-def _print_demo_staff(staff: Sequence[tuple[DemoStaff, str | None]]) -> None:
-    print("  staff console: http://127.0.0.1:8000/console  (code: kinko token code SERIAL;"
+def _browser_url(settings: Settings) -> str:
+    """Where a browser reaches ``kinko serve`` with these settings (KINKO_HOST, KINKO_PORT):
+    the banner must name the port the server will listen on, not the default one."""
+    host = settings.host
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - bound everywhere: the local machine
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
+
+
+def _print_demo_staff(staff: Sequence[tuple[DemoStaff, str | None]], url: str) -> None:
+    print(f"  staff console: {url}/console  (code: kinko token code SERIAL;"
           " serials: kinko token list --demo)")
     for member, serial in staff:
         shown = f"serial {format_serial(serial)}" if serial else ""
@@ -62,7 +74,8 @@ def _print_demo_staff(staff: Sequence[tuple[DemoStaff, str | None]]) -> None:
     print()
 
 
-def _print_demo_logins(lines: Sequence[DemoLine] | None, spares: Sequence[str]) -> None:
+def _print_demo_logins(lines: Sequence[DemoLine] | None, spares: Sequence[str],
+                       url: str) -> None:
     from kinko.demo import DEMO_CUSTOMERS
 
     print("\n  契約者ID      ログインPW        確認用PW          OTP")
@@ -81,7 +94,7 @@ def _print_demo_logins(lines: Sequence[DemoLine] | None, spares: Sequence[str]) 
               + ", ".join(format_serial(serial) for serial in spares))
     print("\n  a demo token's current code: .venv/bin/kinko token code SERIAL"
           "   (all demo serials: .venv/bin/kinko token list --demo)")
-    print("  then open http://127.0.0.1:8000/login\n")
+    print(f"  then open {url}/login\n")
 
 
 def register_db(commands: Commands) -> None:
