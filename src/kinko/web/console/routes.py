@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from kinko.domain.errors import InvalidInput, KinkoError, NotCustomersToken
-from kinko.domain.model import PasswordKind, StaffMember, StaffRole
+from kinko.domain.model import PasswordKind, RequestKind, StaffMember, StaffRole
 from kinko.domain.serials import normalize_digits
 from kinko.services import approvals
 from kinko.services import audit as audit_service
@@ -129,8 +129,14 @@ def customer(contract_id: str, request: Request) -> Response:
     except KinkoError:
         return page(request, "console/message.html", title="お客さま検索",
                     error="該当するお客さまが見つかりません。", status_code=404)
+    # A revocation waiting for a supervisor: its form is shown disabled, with a note, instead
+    # of inviting a second request the service would refuse.
+    revoke_pending = {r.serial for r in approvals.pending(console(request).web.ctx)
+                      if r.kind is RequestKind.REVOKE
+                      and r.contract_id == view.customer.contract_id}
     return page(request, "console/customer.html", title="お客さま情報", view=view,
                 member=member, reasons=console_service.REASONS, action_labels=ACTION_LABELS,
+                revoke_pending=revoke_pending,
                 is_supervisor=member.role is StaffRole.SUPERVISOR,
                 message=pop_notice(request), error=session(request).data.pop("error", None))
 
