@@ -151,12 +151,11 @@ class MainScreen(Screen[None]):
         self.notify(f"{shown} に切り替えました / switched to {shown}", timeout=3)
 
     def action_activate(self) -> None:
-        current = self.vault.current
         screen = ActivationScreen(
             self.vault.file,
             vault=self.vault,
             activator=self._activator,
-            server=current.server if current is not None else DEFAULT_SERVER,
+            server=self.vault.file.default_server() or DEFAULT_SERVER,
         )
         self.app.push_screen(screen, self._activated)
 
@@ -413,7 +412,8 @@ class TokenApp(App[None]):
             self._push_activation(vault)
 
     def _push_activation(self, vault: Vault | None) -> None:
-        screen = ActivationScreen(self.vault_file, vault=vault, activator=self._activator)
+        screen = ActivationScreen(self.vault_file, vault=vault, activator=self._activator,
+                                  server=self.vault_file.default_server() or DEFAULT_SERVER)
         self.push_screen(screen, self._activated)
 
     def _activated(self, vault: Vault | None) -> None:

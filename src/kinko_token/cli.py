@@ -27,7 +27,7 @@ from kinko_token.tokens import (
     format_timestamp,
     read_code,
 )
-from kinko_token.vault import ENV_DATA_DIR, Pin, Vault, VaultFile
+from kinko_token.vault import ENV_DATA_DIR, ENV_SERVER, Pin, Vault, VaultFile
 
 __all__ = ["main"]
 
@@ -77,8 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     command = commands.add_parser(
         "activate", parents=[common, pin_stdin], help="activate a new token with the server"
     )
-    command.add_argument("--server", default=DEFAULT_SERVER, metavar="URL",
-                         help=f"the kinko server (default {DEFAULT_SERVER})")
+    command.add_argument("--server", metavar="URL",
+                         help=f"the kinko server (default ${ENV_SERVER}, else the server of "
+                              "this device's current token, else asked once at a terminal, "
+                              f"else {DEFAULT_SERVER})")
     command.add_argument("--json", action="store_true", help="print the result as JSON")
     command.set_defaults(handler=_activate)
 
@@ -114,12 +116,13 @@ def _run_ui(args: argparse.Namespace, file: VaultFile) -> int:
 
 
 def _activate(args: argparse.Namespace, file: VaultFile) -> int:
+    server = args.server or file.default_server() or _ask_server(args)
     # Everything that can fail on this device is checked before the server makes a token.
     vault = _unlock(args, file) if file.exists() else None
     pin = None
     if vault is None and (args.pin_stdin or not file.keyring_usable()):
         pin = _read_pin(args, confirm=True)
-    activated = activate(args.server)
+    activated = activate(server)
     if vault is None:
         vault = file.create(pin)
     vault.add(activated.info, activated.seed)
@@ -135,6 +138,15 @@ def _activate(args: argparse.Namespace, file: VaultFile) -> int:
         _say(ACTIVATED_MESSAGE)
         _say(_code_line(vault, info))
     return 0
+
+
+def _ask_server(args: argparse.Namespace) -> str:
+    """The server, asked at a terminal the first time (the new token then remembers it);
+    ``DEFAULT_SERVER`` when there is nobody to ask (a script, or the PIN on stdin)."""
+    if args.pin_stdin or not sys.stdin.isatty():
+        return DEFAULT_SERVER
+    answer = input(f"サーバーのURL / server URL [{DEFAULT_SERVER}]: ").strip()
+    return answer or DEFAULT_SERVER
 
 
 def _code(args: argparse.Namespace, file: VaultFile) -> int:

@@ -37,6 +37,7 @@ from kinko.domain.serials import format_serial, is_valid_serial
 from kinko_token.errors import (
     InsecurePermissions,
     PinRequired,
+    TokenAppError,
     TokenNotFound,
     VaultError,
     WrongPin,
@@ -67,6 +68,7 @@ from kinko_token.vault_format import (
 
 __all__ = [
     "ENV_DATA_DIR",
+    "ENV_SERVER",
     "FILE_NAME",
     "KEYRING_SERVICE",
     "Pin",
@@ -80,6 +82,8 @@ __all__ = [
 FILE_NAME = "tokens.json"
 LOCK_NAME = ".tokens.lock"
 ENV_DATA_DIR = "KINKO_TOKEN_DATA_DIR"
+#: The kinko server this installation of the app is for (``activate``'s default).
+ENV_SERVER = "KINKO_TOKEN_SERVER"
 APP_NAME = "kinko-token"
 
 _MAX_FILE_BYTES = 1 << 20  # a file with a few tokens is a few kilobytes
@@ -146,6 +150,23 @@ class VaultFile:
 
     def is_pin_protected(self) -> bool:
         return self.summary().pin_protected
+
+    def default_server(self) -> str | None:
+        """The server a new token is activated with when none is named: $KINKO_TOKEN_SERVER
+        (set where the app is installed for one bank), else the server this device's
+        current (or newest) token came from, which remembers what was given the first time;
+        None when neither says (then the customer is asked)."""
+        configured = os.environ.get(ENV_SERVER, "").strip()
+        if configured:
+            return configured
+        try:
+            summary = self.summary() if self.exists() else None
+        except TokenAppError:  # an unreadable file is reported by the command itself
+            return None
+        if summary is None or not summary.tokens:
+            return None
+        current = [t for t in summary.tokens if t.serial == summary.current]
+        return (current or list(summary.tokens))[-1].server
 
     # --- opening
 
