@@ -13,12 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinko.banking.accounts import Account, AccountType, Entry, NewEntry
+from kinko.banking.directory import OUR_BANK_CODE, OUR_BANK_NAME
+from kinko.banking.drafts import Payee
 from kinko.bootstrap import Kinko
 from kinko.domain.errors import NotFound
 from kinko.domain.events import Channel
 from kinko.domain.model import StaffRole, TokenOrigin
 from kinko.domain.secrets import Code, Password
-from kinko.services import accounts, customers, enrollment
+from kinko.services import accounts, customers, enrollment, payees
 from kinko.services.context import Context
 from kinko.services.issuance import issue_token
 from kinko.services.staff_accounts import add_staff
@@ -109,7 +111,28 @@ def load(kinko: Kinko) -> list[DemoLine]:
                                 channel=Channel.CLI)
             serial = issued.token.serial
         lines.append(DemoLine(demo, serial))
+    for number, line in enumerate(lines, start=1):
+        save_payees(ctx, line.customer, number)
     return lines
+
+
+#: A payee at another bank every demo customer has saved (登録振込先).
+DEMO_OTHER_BANK_PAYEE = Payee("0009", "三井住友銀行", "123", AccountType.ORDINARY, "7654321",
+                              "ﾔﾏﾀﾞ ﾀﾛｳ")
+
+
+def save_payees(ctx: Context, demo: DemoCustomer, number: int) -> None:
+    """Give a demo customer registered payees: the next demo customer's account at our
+    bank (so 受取人名 shows from the ledger) and an account at another bank."""
+    with ctx.uow() as uow:
+        customer = uow.customers.by_contract_id(demo.contract_id)
+    if customer is None:
+        raise NotFound("no such demo customer")
+    following = DEMO_CUSTOMERS[number % len(DEMO_CUSTOMERS)]
+    ours = Payee(OUR_BANK_CODE, OUR_BANK_NAME, "001", AccountType.ORDINARY,
+                 f"{1234560 + number % len(DEMO_CUSTOMERS) + 1:07d}", following.kana)
+    for payee in (ours, DEMO_OTHER_BANK_PAYEE):
+        payees.add(ctx, customer.id, payee)
 
 
 def staff(kinko: Kinko) -> list[tuple[DemoStaff, str]]:

@@ -19,6 +19,7 @@ from kinko.domain.model import Customer
 from kinko.domain.notices import NoticeKind, QueuedNotice, compose
 from kinko.domain.secrets import Password
 from kinko.services import payees, payments, transfer_limits
+from kinko.services.accounts import accounts_of
 from kinko.services.transfer_limits import ProofRequired
 from tests.banking.conftest import Bank
 from tests.banking.forms import bill_form, prepare, to_account, typed
@@ -255,3 +256,21 @@ def test_a_refused_payment_queues_no_notice(bank: Bank, hanako: Customer) -> Non
         bank.book(draft, "second")
     kinds = [n.notice.kind for n in notices(bank, hanako)]
     assert kinds == [NoticeKind.TRANSFER_ACCEPTED]
+
+
+def test_the_demo_customers_have_registered_payees_one_named_from_the_ledger(
+    bank: Bank,
+) -> None:
+    from kinko import demo
+
+    lines = demo.load(bank.harness.kinko)
+    with bank.ctx.uow() as uow:
+        first = uow.customers.by_contract_id(lines[0].customer.contract_id)
+    assert first is not None
+    saved = payees.payees_of(bank.ctx, first.id)
+    assert [s.payee.bank_code for s in saved] == [OUR_BANK_CODE, "0009"]
+    (source,) = accounts_of(bank.ctx, first.id)
+    draft = payments.prepare_transfer(bank.ctx, first.id, from_account_id=source.id,
+                                      amount=1_000, **{**saved[0].form_values(),
+                                                       "payee_kana": ""})
+    assert draft.payee.kana == demo.DEMO_CUSTOMERS[1].kana

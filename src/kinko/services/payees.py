@@ -6,13 +6,13 @@ customer already transferred to (and confirmed with the OTP or the password) is 
 
 from __future__ import annotations
 
-from kinko.banking.drafts import receipt_number_as_typed
+from kinko.banking.drafts import Payee, receipt_number_as_typed
 from kinko.banking.errors import BankingError, BookingClash
 from kinko.banking.payees import MAX_SAVED_PAYEES, SavedPayee
 from kinko.domain.errors import NotFound
 from kinko.services.context import Context
 
-__all__ = ["TooManyPayees", "delete", "payee", "payees_of", "save_from_receipt"]
+__all__ = ["TooManyPayees", "add", "delete", "payee", "payees_of", "save_from_receipt"]
 
 
 class TooManyPayees(BankingError):
@@ -60,6 +60,15 @@ def save_from_receipt(ctx: Context, customer_id: int, receipt_number: str) -> Sa
         except BookingClash:
             continue
     raise RuntimeError("the payee could not be saved")  # pragma: no cover
+
+
+def add(ctx: Context, customer_id: int, payee: Payee) -> SavedPayee:
+    """Save a payee for the customer directly: for the demo and the bank's own systems
+    (the customer saves one from a transfer, ``save_from_receipt``)."""
+    with ctx.uow() as uow:
+        saved = uow.ledger.save_payee(customer_id, payee, now=ctx.clock())
+        uow.commit()
+    return saved
 
 
 def delete(ctx: Context, customer_id: int, payee_id: int) -> None:

@@ -25,7 +25,7 @@ from kinko import __version__, notify
 from kinko.bootstrap import Kinko
 from kinko.notify import MailSender
 from kinko.services import audit
-from kinko.web import ops
+from kinko.web import ops, phone_app
 from kinko.web.api.app import PREFIX as API_PREFIX
 from kinko.web.api.app import Prefixed, create_api
 from kinko.web.console import routes as console_routes
@@ -137,6 +137,7 @@ def create_app(kinko: Kinko, *, notices: MailSender | None = None) -> FastAPI:
 
     app.router.routes.insert(0, Prefixed(API_PREFIX, create_api(kinko)))
     app.include_router(ops.router)
+    app.include_router(phone_app.router)  # /app: the customer's token (PWA)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (auth, otp_flows, banking, settings, menu, console_routes):
         app.include_router(module.router)

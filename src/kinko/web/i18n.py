@@ -251,6 +251,65 @@ EN: dict[str, str] = {
     "この収納機関番号はお取り扱いできません": "This biller number is not available",
     "お振込先の口座が見つかりません": "The payee account was not found",
     "出金口座と同じ口座にはお振込できません": "You cannot transfer to the paying account",
+    "1日あたりの振込限度額を超えています": "This passes your daily transfer limit",
+    "振込限度額は0円以上10,000,000円以下で入力してください":
+        "Enter a transfer limit from 0 to 10,000,000 yen",
+    "登録できる振込先の数を超えています。不要な振込先を削除してください":
+        "You have saved as many payees as you can. Please delete one you no longer need",
+    # registered payees, the bank search and the daily transfer limit (transfer_settings.py)
+    "登録振込先": "Saved payees",
+    "登録振込先から選ぶ": "Choose a saved payee",
+    "登録振込先の管理": "Manage saved payees",
+    "登録振込先の削除": "Delete a saved payee",
+    "お振込先を選んで「振込」を押すと、振込内容の入力に進みます。":
+        "Choose a payee and press “Transfer” to enter the transfer.",
+    "登録されている振込先はありません。お振込の完了画面から登録できます。":
+        "You have no saved payees. You can save one on a transfer's completion screen.",
+    "新しい振込先へ振込": "Transfer to a new payee",
+    "削除": "Delete",
+    "削除する": "Delete",
+    "次の振込先を削除します。よろしければ「削除する」を押してください。":
+        "This payee will be deleted. Press “Delete” to go ahead.",
+    "振込先を登録しました。": "The payee has been saved.",
+    "振込先を削除しました。": "The payee has been deleted.",
+    "このお振込先を登録すると、次回から選ぶだけでお振込できます。":
+        "Save this payee to transfer to it next time just by choosing it.",
+    "この振込先を登録する": "Save this payee",
+    "受取人名 (口座名義)": "Payee name (account holder)",
+    "当金庫の口座あてのお振込は入力不要です（口座名義を確認画面に表示します）":
+        "Not needed for an account at our bank (the confirmation shows the account holder)",
+    "金融機関の検索": "Find a bank",
+    "支店の検索": "Find a branch",
+    "金融機関名・金融機関コード": "Bank name or bank code",
+    "支店名・支店コード": "Branch name or branch code",
+    "名前の一部（ひらがな・カタカナ・漢字）またはコードの先頭を入力してください。":
+        "Enter part of the name (in hiragana, katakana or kanji) or the start of the code.",
+    "検索結果": "Results",
+    "該当するものはありません。": "Nothing matches.",
+    "金融機関を選び直す": "Choose another bank",
+    "振込内容の入力へ戻る": "Back to the transfer",
+    "金融機関・支店を検索": "Find a bank or branch",
+    "振込限度額": "Transfer limit",
+    "振込限度額の変更": "Change the transfer limit",
+    "現在の振込限度額 (1日あたり)": "Current transfer limit (per day)",
+    "変更後の振込限度額 (1日あたり)": "New transfer limit (per day)",
+    "本日のお振込額": "Transferred today",
+    "本日の振込可能額": "Left to transfer today",
+    "振込限度額は、日本時間の0時から24時までのお振込の合計額の上限です。"
+    "引き下げはそのまま、引き上げはワンタイムパスワード（ご利用でない方は確認用パスワード）"
+    "の入力で変更できます。":
+        "The transfer limit caps the total of your transfers in one day (midnight to "
+        "midnight, Japan time). You can lower it as you like; raising it needs your one-time "
+        "password (or, without one, your confirmation password).",
+    "0円から10,000,000円まで。0円にするとお振込ができなくなります。":
+        "From 0 to 10,000,000 yen. At 0 yen you cannot make transfers.",
+    "引き上げる場合のみ入力してください。引き下げには不要です。":
+        "Needed only to raise the limit, not to lower it.",
+    "振込限度額を引き上げるには、ワンタイムパスワードを入力してください。":
+        "Enter your one-time password to raise the transfer limit.",
+    "振込限度額を引き上げるには、確認用パスワードを入力してください。":
+        "Enter your confirmation password to raise the transfer limit.",
+    "振込限度額を変更しました。": "Your transfer limit has been changed.",
     # staff console
     '1つ目のワンタイムパスワード':
         'First one-time password',

@@ -14,12 +14,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kinko.banking.accounts import Account, AccountType
-from kinko.banking.drafts import Draft, PaymentKind, TransferDraft
+from kinko.banking.directory import branch_name
+from kinko.banking.drafts import Draft, Payee, PaymentKind, TransferDraft
 from kinko.banking.errors import BankingError, FieldErrors, InsufficientFunds
 from kinko.domain.errors import InvalidInput, KinkoError, NotFound
 from kinko.domain.serials import parse_code
 from kinko.services import accounts, payments, transactions
 from kinko.services.transactions import Method, Proof
+from kinko.web.customer import transfer_settings
 from kinko.web.customer.common import (
     Form,
     SignedIn,
@@ -111,7 +113,8 @@ def _input_fields(screen: PaymentScreen, paying: list[Account], values: dict[str
                 f("branch_code", "振込先支店番号", hint="3桁の数字", maxlength=6),
                 f("account_type", "振込先科目", kind="select", options=ACCOUNT_TYPES),
                 f("account_number", "振込先口座番号", hint="7桁の数字", maxlength=14),
-                f("payee_kana", "受取人名 (カナ)", kind="text", maxlength=60),
+                f("payee_kana", "受取人名 (カナ)", kind="text", maxlength=60,
+                  hint="当金庫の口座あてのお振込は入力不要です（口座名義を確認画面に表示します）"),
                 amount]
     return [common_first,
             f("biller_number", "収納機関番号", hint="5桁の数字", maxlength=10),
@@ -124,8 +127,10 @@ def _input_page(request: Request, customer: SignedIn, screen: PaymentScreen, *,
                 values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
                 error: str | None = None, message: str | None = None) -> Response:
     paying = accounts.accounts_of(web(request).ctx, customer.customer_id)
+    extras = transfer_settings.transfer_extras(request, customer) if screen is TRANSFER else {}
     return page(
-        request, "form.html", title=screen.input_title, flow_title=screen.title,
+        request, "transfer.html" if screen is TRANSFER else "form.html",
+        title=screen.input_title, flow_title=screen.title, **extras,
         action=screen.url, submit="次へ", error=error, message=message,
         cancel="/home", cancel_label="戻る",
         fields=_input_fields(screen, paying, values or {}, errors or {}),
@@ -143,7 +148,10 @@ def _payment_form(screen: PaymentScreen) -> Any:
         customer = login_required(request)
         if isinstance(customer, Response):
             return customer
-        return _input_page(request, customer, screen, message=pop_notice(request))
+        values = (transfer_settings.transfer_prefill(request, customer)
+                  if screen is TRANSFER else {})
+        return _input_page(request, customer, screen, values=values,
+                           message=pop_notice(request))
     return show
 
 
@@ -178,13 +186,20 @@ def _pending(request: Request, screen: PaymentScreen) -> dict[str, Any] | None:
     return pending if pending and pending.get("kind") == screen.kind else None
 
 
+def _payee_label(p: Payee, *, with_bank_code: bool = False) -> str:
+    bank = f"{p.bank_name} ({p.bank_code})" if with_bank_code else p.bank_name
+    branch = branch_name(p.bank_code, p.branch_code)
+    where = f"{branch} ({p.branch_code})" if branch else p.branch_code
+    return f"{bank} {where} {p.account_type.label} {p.account_number}"
+
+
 def _summary(draft: Draft) -> list[tuple[str, object]]:
     rows: list[tuple[str, object]] = [("支払口座", _account_label(draft.from_account))]
     if isinstance(draft, TransferDraft):
         p = draft.payee
-        rows += [("振込先", f"{p.bank_name} ({p.bank_code}) {p.branch_code} "
-                         f"{p.account_type.label} {p.account_number}"),
-                 ("受取人名 (カナ)", p.kana),
+        rows += [("振込先", _payee_label(p, with_bank_code=True)),
+                 # At our bank the name is the account holder's, for the customer to check.
+                 ("受取人名 (口座名義)" if p.is_our_bank else "受取人名 (カナ)", p.kana),
                  ("振込金額", Yen(draft.amount)),
                  ("振込手数料", Yen(draft.fee)),
                  ("お引出し合計", Yen(draft.total))]
@@ -203,9 +218,10 @@ def _confirm_page(request: Request, customer: SignedIn, screen: PaymentScreen,
     w = web(request)
     try:
         draft = _prepare(request, customer, screen, pending["values"])
-    except KinkoError:
+    except KinkoError as refused:  # e.g. the balance or today's limit no longer covers it
         session(request).data.pop("payment", None)
-        session(request).data["notice"] = "残高が不足しています。"
+        reasons = refused.errors if isinstance(refused, BankingError) else {}
+        session(request).data["notice"] = next(iter(reasons.values()), "残高が不足しています。")
         return redirect(screen.url)
     method = transactions.required_method(w.ctx, customer.customer_id)
     if method is Method.OTP:
@@ -308,8 +324,7 @@ def show_receipt(number: str, request: Request) -> Response:
                ("受付日時", receipt.created_at.astimezone(JST).strftime("%Y/%m/%d %H:%M:%S"))]
     if receipt.payee is not None:
         p = receipt.payee
-        summary += [("振込先", f"{p.bank_name} {p.branch_code} {p.account_type.label} "
-                              f"{p.account_number}"),
+        summary += [("振込先", _payee_label(p)),
                     ("受取人名 (カナ)", p.kana), ("振込金額", Yen(receipt.amount)),
                     ("振込手数料", Yen(receipt.fee))]
     if receipt.bill is not None:
@@ -317,6 +332,10 @@ def show_receipt(number: str, request: Request) -> Response:
         summary += [("収納機関", f"{b.biller_name} ({b.biller_number})"),
                     ("お客さま番号", b.customer_number), ("払込金額", Yen(receipt.amount))]
     summary.append(("残高", Yen(receipt.balance_after)))
-    return page(request, "done.html", title=screen.done_title, flow_title=screen.title,
+    return page(request, "receipt.html", title=screen.done_title, flow_title=screen.title,
                 lines=[screen.done_line], summary=summary, next_href="/home",
-                next_label="ホームへ戻る")
+                next_label="ホームへ戻る",
+                save_payee=receipt.receipt_number if receipt.payee is not None else None)
+
+
+router.include_router(transfer_settings.router)
