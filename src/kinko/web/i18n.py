@@ -110,6 +110,20 @@ EN: dict[str, str] = {
         "one-time password it shows on a later screen.",
     "交換が完了するまで、現在のトークンは引き続きご利用いただけます。":
         "The current token keeps working until the exchange is complete.",
+    # the phone app (/app): its page, and its card in 利用開始 and 交換 (web/phone_app.py)
+    "ワンタイムパスワードアプリ": "One-time password app",
+    "シリアル番号とワンタイムパスワードは、当金庫のワンタイムパスワードアプリに表示されます。"
+    "スマートフォンでこのQRコードを読み取るか、次のリンクを開いて「トークンを発行する」を押してください。":
+        "The serial number and one-time password are shown by the bank's one-time password "
+        "app. Scan this QR code with your smartphone, or open the link below, and press "
+        "“Issue a token”.",
+    "ワンタイムパスワードアプリのQRコード": "QR code of the one-time password app",
+    "ワンタイムパスワードアプリを開く": "Open the one-time password app",
+    "ブラウザのメニューから「ホーム画面に追加」を選ぶと、次回からはアプリとして開けます。":
+        "Choose “Add to Home Screen” in the browser's menu to open it as an app next time.",
+    "このアプリを使うには、ブラウザのJavaScriptを有効にしてください。":
+        "To use this app, please turn on JavaScript in your browser.",
+    "読み込んでいます…": "Loading…",
     # another authenticator app
     "他の認証アプリ (Google Authenticator など) を使う":
         "Use another authenticator app (Google Authenticator etc.)",
