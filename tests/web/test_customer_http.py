@@ -13,6 +13,7 @@ from kinko.domain.lifecycle import TokenState
 from kinko.domain.model import Customer
 from kinko.services.accounts import accounts_of, open_account
 from kinko.web.app import SECURITY_HEADERS
+from kinko.web.i18n import HELP_DESK
 from tests.support import CONFIRMATION_PASSWORD, LOGIN_PASSWORD, Harness
 from tests.web.client import REQUEST_KEY, Browser, text_of
 
@@ -55,7 +56,7 @@ def test_enrollment_through_the_screens_binds_the_token(browser: Browser) -> Non
                                             "otp": h.code(issued).reveal()})
     assert response.headers["location"] == "/otp/enroll/settings"
     page = b.get("/otp/enroll/settings")
-    assert "手順⑤⑥" in text_of(page)
+    assert "手順③" in text_of(page)  # numbered as the customer meets the steps
     response = b.post("/otp/enroll/settings", {"login_otp": "yes",
                                                "confirmation_password": CONFIRMATION_PASSWORD})
     done = b.follow(response)
@@ -95,6 +96,7 @@ def test_a_finished_flow_cannot_be_replayed(browser: Browser) -> None:
     h.enroll(customer)
     b.get("/otp/stop")
     b.post("/otp/stop", {"contract_id": customer.contract_id, "login_password": LOGIN_PASSWORD})
+    b.post("/otp/stop/caution", {})
     b.get("/otp/stop/confirm")
     issued_code = _bound_code(h, customer)
     form = {"otp": issued_code, "confirmation_password": CONFIRMATION_PASSWORD}
@@ -262,15 +264,18 @@ def test_five_wrong_codes_lock_the_token_and_the_customer_is_sent_to_the_bank(
     b.login(payer.contract_id)
     confirm = _transfer_to_confirm(b, payee, amount="1000")
     key = _request_key(confirm)
-    for _ in range(4):
+    for remaining in (4, 3, 2, 1):
         wrong = b.post("/transfer/confirm", {"otp": h.wrong_code(issued).reveal(),
                                              "request_key": key})
-        assert "ワンタイムパスワードが正しくありません。" in text_of(wrong)
+        assert (f"ワンタイムパスワードが正しくありません。あと{remaining}回間違えると"
+                "利用できなくなります。") in text_of(wrong)
     locked = b.post("/transfer/confirm", {"otp": h.wrong_code(issued).reveal(),
                                           "request_key": key})
-    assert "ロックされています。当金庫までお問い合わせください。" in text_of(locked)
+    # The message itself names the help desk (its number and hours), not just the footer.
+    told = f"ワンタイムパスワードがロックされています。{HELP_DESK}までお問い合わせください。"
+    assert told in text_of(locked)
     right = b.post("/transfer/confirm", {"otp": h.code(issued).reveal(), "request_key": key})
-    assert "当金庫までお問い合わせください" in text_of(right)
+    assert told in text_of(right)
 
 
 def test_a_locked_login_password_says_to_contact_the_bank(browser: Browser) -> None:
@@ -282,7 +287,8 @@ def test_a_locked_login_password_says_to_contact_the_bank(browser: Browser) -> N
         response = b.login(customer.contract_id, password="wrong-password")
         assert "契約者IDまたはログインパスワードが正しくありません。" in text_of(response)
     response = b.login(customer.contract_id)
-    assert "パスワードがロックされています。当金庫までお問い合わせください。" in text_of(response)
+    assert (f"ログインパスワードがロックされています。{HELP_DESK}までお問い合わせください。"
+            in text_of(response))
 
 
 def test_at_the_stop_step_a_wrong_input_gives_no_hint_which_it_was(browser: Browser) -> None:
@@ -291,6 +297,7 @@ def test_at_the_stop_step_a_wrong_input_gives_no_hint_which_it_was(browser: Brow
     h.enroll(customer)
     b.get("/otp/stop")
     b.post("/otp/stop", {"contract_id": customer.contract_id, "login_password": LOGIN_PASSWORD})
+    b.post("/otp/stop/caution", {})
     b.get("/otp/stop/confirm")
     wrong_password = b.post("/otp/stop/confirm", {"otp": _bound_code(h, customer),
                                                   "confirmation_password": "not-it-9"})

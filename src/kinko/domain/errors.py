@@ -108,11 +108,23 @@ class PasswordLocked(AuthenticationFailed):
 
     code = "password_locked"
 
+    def __init__(self, message: str = "", *, password: str | None = None) -> None:
+        super().__init__(message)
+        #: Which password is locked (``PasswordKind``'s value: ``login`` or
+        #: ``confirmation``), so that the customer is told which one the bank must unlock.
+        self.password = password
+
 
 class WrongCode(AuthenticationFailed):
     """The one-time password is not correct."""
 
     code = "wrong_code"
+
+    def __init__(self, message: str = "", *, remaining: int | None = None) -> None:
+        super().__init__(message)
+        #: Wrong codes the token still takes before it locks, when the decision counted
+        #: this one (``verification.decide``); None when nothing counted it.
+        self.remaining = remaining
 
 
 class ReplayedCode(AuthenticationFailed):

@@ -94,10 +94,12 @@ def decide(
         )
     except ReplayedCode as replayed:
         return Refuse(replayed)
-    except WrongCode as wrong:
+    except WrongCode:
         failures = token.failures + 1
         if failures < policy.max_code_failures:
-            return Refuse(wrong, failures=failures)
+            # The customer is warned before the lock: how many more wrong codes it takes.
+            return Refuse(WrongCode(remaining=policy.max_code_failures - failures),
+                          failures=failures)
         state = transition(token.state, TokenEvent.TOO_MANY_FAILURES)
         return Refuse(state_error(state, revoked=TokenRevoked(
             "too many wrong codes for an unregistered token")),

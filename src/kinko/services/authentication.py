@@ -6,6 +6,7 @@ The two steps are typed: ``finish_login`` accepts only what ``start_login`` retu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from kinko.domain.errors import AuthenticationFailed, InvalidInput
 from kinko.domain.events import Action, Actor, Channel, Outcome
@@ -13,6 +14,9 @@ from kinko.domain.secrets import Code, Password
 from kinko.services.context import Context
 from kinko.services.credentials import authenticate
 from kinko.services.verification import audit, verify_code
+
+#: The purpose a login's code check is audited with (the customer's OTP history lists it).
+LOGIN_PURPOSE = "login"
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,9 @@ class LoginStarted:
 class LoggedIn:
     customer_id: int
     contract_id: str
+    #: When the customer last logged in before this login (前回ログイン日時); None the
+    #: first time. Shown at home so that a customer notices a login that was not theirs.
+    previous_login_at: datetime | None = None
 
 
 def start_login(
@@ -56,8 +63,22 @@ def finish_login(
     except AuthenticationFailed as error:
         _audit_login(ctx, actor, started.contract_id, Outcome.FAILURE, error.code)
         raise
+    previous = previous_login(ctx, started.contract_id)
     _audit_login(ctx, actor, started.contract_id, Outcome.SUCCESS, None)
-    return LoggedIn(started.customer_id, started.contract_id)
+    return LoggedIn(started.customer_id, started.contract_id, previous)
+
+
+#: Login events read back to find the last successful one: failed logins in between are
+#: few (each wrong code counts towards the token's lock), so this always reaches it.
+_LOGINS_READ = 50
+
+
+def previous_login(ctx: Context, contract_id: str) -> datetime | None:
+    """The time of the contract's last successful login, from the audit trail."""
+    with ctx.uow() as uow:
+        logins = uow.audit.recent(limit=_LOGINS_READ, contract_id=contract_id,
+                                  action=Action.LOGIN.value)
+    return next((e.occurred_at for e in logins if e.outcome is Outcome.SUCCESS), None)
 
 
 def login(
@@ -76,7 +97,8 @@ def _verify_login_code(ctx: Context, started: LoginStarted, code: Code, actor: A
         token = uow.tokens.bound_to(started.customer_id)
     if token is None:
         return
-    verify_code(ctx, token.id, code, actor=actor, contract_id=started.contract_id)
+    verify_code(ctx, token.id, code, actor=actor, contract_id=started.contract_id,
+                purpose=LOGIN_PURPOSE)
 
 
 def _audit_login(

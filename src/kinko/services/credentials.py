@@ -152,7 +152,7 @@ def _refusal(kind: PasswordKind, weighed: Weighed) -> WrongPassword | PasswordLo
     login form it would tell a guesser that the contract ID exists."""
     if weighed.matched or (kind is PasswordKind.CONFIRMATION
                            and (weighed.locked_now or not weighed.claimed)):
-        return PasswordLocked()
+        return PasswordLocked(password=kind.value)
     return WrongPassword()
 
 

@@ -121,7 +121,8 @@ def confirm(ctx: Context, customer_id: int, draft: Draft, proof: Proof, *, reque
         paid = uow.ledger.by_request_key(request_key)
     if paid is not None:
         return drafts.replayed(paid, order)
-    return _book(ctx, order, prove(ctx, customer_id, proof, channel=channel), request_key)
+    authorized = prove(ctx, customer_id, proof, channel=channel, purpose=order.kind.value)
+    return _book(ctx, order, authorized, request_key)
 
 
 def book(ctx: Context, draft: Draft, authorized: Authorized, *, request_key: str) -> Receipt:

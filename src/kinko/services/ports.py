@@ -189,7 +189,8 @@ class AuditLog(Protocol):
     def record(self, event: AuditEvent) -> None: ...
 
     def recent(
-        self, *, limit: int = 50, contract_id: str | None = None, serial: str | None = None
+        self, *, limit: int = 50, contract_id: str | None = None, serial: str | None = None,
+        action: str | None = None,
     ) -> Sequence[AuditEvent]: ...
 
 

@@ -50,12 +50,13 @@ def required_method(ctx: Context, customer_id: int) -> Method:
 
 
 def prove(ctx: Context, customer_id: int, proof: Proof, *,
-          channel: Channel = Channel.WEB) -> Authorized:
+          channel: Channel = Channel.WEB, purpose: str | None = None) -> Authorized:
     """Check the proof the customer's transactions need now, or raise (InvalidInput when it
-    is the other kind). Its outcome is committed before this returns or raises."""
+    is the other kind). Its outcome is committed before this returns or raises; a code's
+    check is audited with ``purpose`` (e.g. ``transfer``)."""
     return _prove(ctx, customer_id, code=proof if isinstance(proof, Code) else None,
                   confirmation_password=proof if isinstance(proof, Password) else None,
-                  channel=channel)
+                  channel=channel, purpose=purpose)
 
 
 def record_authorized(uow: UnitOfWork, now: datetime, authorized: Authorized, *,
@@ -80,7 +81,8 @@ def authorize(
     ``transfer``) is recorded in the audit trail. The proof is spent even if the
     transaction then fails."""
     authorized = _prove(ctx, customer_id, code=code,
-                        confirmation_password=confirmation_password, channel=channel)
+                        confirmation_password=confirmation_password, channel=channel,
+                        purpose=purpose)
     with ctx.uow() as uow:
         record_authorized(uow, ctx.clock(), authorized, purpose=purpose)
         uow.commit()
@@ -88,7 +90,8 @@ def authorize(
 
 
 def _prove(ctx: Context, customer_id: int, *, code: Code | None,
-           confirmation_password: Password | None, channel: Channel) -> Authorized:
+           confirmation_password: Password | None, channel: Channel,
+           purpose: str | None) -> Authorized:
     with ctx.uow() as uow:
         customer = uow.customers.get(customer_id)
         token = uow.tokens.bound_to(customer_id)
@@ -98,7 +101,8 @@ def _prove(ctx: Context, customer_id: int, *, code: Code | None,
     if token is not None:
         if code is None:
             raise InvalidInput("a one-time password is required")
-        verify_code(ctx, token.id, code, actor=actor, contract_id=customer.contract_id)
+        verify_code(ctx, token.id, code, actor=actor, contract_id=customer.contract_id,
+                    purpose=purpose)
         method = Method.OTP
     else:
         if confirmation_password is None:

@@ -45,9 +45,12 @@ class SqlAuditLog:
         self._session.connection().execute(insert(AUDIT), audit_values(event, self._keys))
 
     def recent(
-        self, *, limit: int = 50, contract_id: str | None = None, serial: str | None = None
+        self, *, limit: int = 50, contract_id: str | None = None, serial: str | None = None,
+        action: str | None = None,
     ) -> Sequence[AuditEvent]:
-        """The newest ``limit`` events, of ``contract_id`` or ``serial`` if given, inside this
-        unit of work (the audit trail's one query, ``audit_search.filtered_events``)."""
-        query = filtered_events(AuditFilter(contract_id=contract_id, serial=serial))
+        """The newest ``limit`` events, of ``contract_id``, ``serial`` or ``action`` (as
+        ``AuditFilter`` reads it) if given, inside this unit of work (the audit trail's one
+        query, ``audit_search.filtered_events``)."""
+        query = filtered_events(AuditFilter(contract_id=contract_id, serial=serial,
+                                            action=action))
         return [stored_event(row) for row in self._session.execute(query.limit(limit))]

@@ -23,19 +23,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kinko.domain import errors as e
 from kinko.services.api_clients import ClientForbidden, ClientUnauthorized
 from kinko.services.approvals import NotPermitted
+from kinko.web.i18n import Phrase
 from kinko.web.pages import render
 
 #: error code → the customer's message (Japanese; English through i18n.EN)
 CUSTOMER_MESSAGES: dict[str, str] = {
     e.WrongPassword.code: "契約者IDまたはログインパスワードが正しくありません。",
-    e.PasswordLocked.code: "パスワードがロックされています。当金庫までお問い合わせください。",
+    e.PasswordLocked.code: Phrase(
+        "パスワードがロックされています。{help_desk}までお問い合わせください。"),
     e.WrongCode.code: "ワンタイムパスワードが正しくありません。",
     e.ReplayedCode.code:
         "このワンタイムパスワードは使用済みです。次に表示されるワンタイムパスワードを入力してください。",
-    e.TokenLocked.code:
-        "ワンタイムパスワードがロックされています。当金庫までお問い合わせください。",
-    e.TokenSuspended.code:
-        "ワンタイムパスワードが利用停止中です。当金庫までお問い合わせください。",
+    e.TokenLocked.code: Phrase(
+        "ワンタイムパスワードがロックされています。{help_desk}までお問い合わせください。"),
+    e.TokenSuspended.code: Phrase(
+        "ワンタイムパスワードが利用停止中です。{help_desk}までお問い合わせください。"),
     e.TokenRevoked.code: "このトークンは利用できません。当金庫までお問い合わせください。",
     e.TokenExpired.code:
         "トークンの有効期限が切れています。アプリでトークンを作り直してください。",
@@ -76,13 +78,32 @@ HTTP_STATUS: dict[str, int] = {
 }
 
 
+#: A locked password, named: the customer must tell the bank which one to unlock.
+LOCKED_PASSWORD_MESSAGES: dict[str, str] = {
+    "login": Phrase(
+        "ログインパスワードがロックされています。{help_desk}までお問い合わせください。"),
+    "confirmation": Phrase(
+        "確認用パスワードがロックされています。{help_desk}までお問い合わせください。"),
+}
+
+#: A wrong code that counted towards the lock warns how many more it takes (the count is
+#: the domain's, ``WrongCode.remaining``).
+WRONG_CODE_WARNING = (
+    "ワンタイムパスワードが正しくありません。あと{remaining}回間違えると利用できなくなります。"
+)
+
+
 def customer_message(error: e.KinkoError) -> str:
+    if isinstance(error, e.WrongCode) and error.remaining is not None:
+        return Phrase(WRONG_CODE_WARNING, remaining=error.remaining)
+    if isinstance(error, e.PasswordLocked) and error.password in LOCKED_PASSWORD_MESSAGES:
+        return LOCKED_PASSWORD_MESSAGES[error.password]
     return CUSTOMER_MESSAGES.get(error.code, CUSTOMER_MESSAGES[e.Conflict.code])
 
 
 #: ... and a lock there does not say whether the token or the password locked.
-COMBINED_LOCK_MESSAGE = (
-    "ご本人確認ができないため、お手続きを停止しました。当金庫までお問い合わせください。"
+COMBINED_LOCK_MESSAGE = Phrase(
+    "ご本人確認ができないため、お手続きを停止しました。{help_desk}までお問い合わせください。"
 )
 
 

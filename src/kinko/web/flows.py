@@ -47,6 +47,7 @@ class Flow:
 
 def start(session: WebSession, name: str, first_step: str, now: datetime) -> Flow:
     session.data.pop("finished_flow", None)
+    session.data.pop("finished_shown", None)
     flow = Flow(name, first_step, {}, now.isoformat())
     session.data["flow"] = asdict(flow)
     return flow
@@ -88,7 +89,18 @@ def remember(session: WebSession, flow: Flow, now: datetime, **extra: Any) -> No
     session.data["flow"] = asdict(flow)
 
 
-def finish(session: WebSession, flow: Flow, now: datetime) -> None:
-    """The flow is done: only its completion page may still be shown, once."""
+def finish(session: WebSession, flow: Flow, now: datetime, **shown: Any) -> None:
+    """The flow is done: only its completion page may still be shown, with ``shown`` (what
+    it tells the customer, e.g. the serial registered)."""
     session.data.pop("flow", None)
     session.data["finished_flow"] = flow.name
+    session.data["finished_shown"] = shown
+
+
+def finished(session: WebSession, name: str) -> dict[str, Any] | None:
+    """What the completion page of flow ``name`` shows; None unless that flow just finished
+    in this session."""
+    if session.data.get("finished_flow") != name:
+        return None
+    shown: dict[str, Any] = session.data.get("finished_shown") or {}
+    return shown

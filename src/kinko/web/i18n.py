@@ -11,6 +11,30 @@ from collections.abc import Callable
 LANGUAGES = ("ja", "en")
 LANG_COOKIE = "kinko_lang"
 
+
+class Phrase(str):
+    """A Japanese text with named parts filled in (``あと{remaining}回…``): as a ``str`` it
+    is the filled Japanese; ``translate`` looks the English up by the unfilled text and
+    fills it the same way, translating each part that is text. ``{help_desk}`` is always
+    the bank's help desk (``HELP_DESK``)."""
+
+    template: str
+    parts: dict[str, object]
+
+    def __new__(cls, template: str, **parts: object) -> Phrase:
+        parts = {"help_desk": HELP_DESK, **parts}
+        made = super().__new__(cls, template.format_map(parts))
+        made.template = template
+        made.parts = parts
+        return made
+
+
+#: The bank's help desk, named once: the footer of every screen and each message that
+#: sends the customer to the bank (a locked password or token, a suspended token).
+HELP_DESK = "当金庫インターネットバンキングヘルプデスク 0120-000-000 (平日 9:00〜17:00)"
+#: The footer of every screen.
+CONTACT = Phrase("お問い合わせ: {help_desk}")
+
 EN: dict[str, str] = {
     # layout
     "インターネットバンキング": "Internet Banking",
@@ -514,6 +538,73 @@ EN: dict[str, str] = {
     'デモ': 'Demo',
     '職員用': 'Staff',
     '成功': 'Success',
+    # the help desk, the lock state and the warning before it (web/errors.py, home, confirm)
+    HELP_DESK: "our internet banking help desk, 0120-000-000 (weekdays 9:00–17:00)",
+    "お問い合わせ: {help_desk}": "Contact: {help_desk}",
+    "ワンタイムパスワードが正しくありません。あと{remaining}回間違えると利用できなくなります。":
+        "The one-time password is not correct. After {remaining} more wrong attempt(s) it "
+        "can no longer be used.",
+    "ワンタイムパスワードがロックされています。{help_desk}までお問い合わせください。":
+        "Your one-time password is locked. Please contact {help_desk}.",
+    "ワンタイムパスワードが利用停止中です。{help_desk}までお問い合わせください。":
+        "Your one-time password has been suspended by the bank. Please contact {help_desk}.",
+    "ログインパスワードがロックされています。{help_desk}までお問い合わせください。":
+        "Your login password is locked. Please contact {help_desk}.",
+    "確認用パスワードがロックされています。{help_desk}までお問い合わせください。":
+        "Your confirmation password is locked. Please contact {help_desk}.",
+    "パスワードがロックされています。{help_desk}までお問い合わせください。":
+        "Your password is locked. Please contact {help_desk}.",
+    "ご本人確認ができないため、お手続きを停止しました。{help_desk}までお問い合わせください。":
+        "We could not confirm your identity, so this procedure has been stopped. Please "
+        "contact {help_desk}.",
+    "ワンタイムパスワード: ロック中": "One-time password: locked",
+    "ワンタイムパスワード: 利用停止中": "One-time password: suspended",
+    "ロックが解除されるまで、お振込・収納サービスはご利用いただけません。":
+        "Until the lock is released, transfers and bill payments cannot be made.",
+    "利用停止が解除されるまで、お振込・収納サービスはご利用いただけません。":
+        "Until the suspension is lifted, transfers and bill payments cannot be made.",
+    "前回ログイン日時": "Previous login",
+    "今回が初めてのログインです。": "This is your first login.",
+    # 利用中止: the confirmation step (web/customer/otp_flows.py)
+    "キャンセル": "Cancel",
+    "利用中止の確認": "Confirm stopping",
+    "ワンタイムパスワードの利用を中止すると、お振込などのお取引には確認用パスワードを使います。":
+        "Once you stop using the one-time password, transfers and other transactions use "
+        "the confirmation password.",
+    "確認用パスワードは、ワンタイムパスワードより安全性が低くなります。"
+    "スマートフォンを機種変更する場合は、利用中止ではなく「交換」をご利用ください。":
+        "The confirmation password protects you less than the one-time password. If you "
+        "are changing your smartphone, use \"Exchange\" instead of stopping.",
+    "利用中止の手続きを続けますか。": "Do you want to continue stopping?",
+    "中止手続きへ進む": "Continue to stop",
+    "「停止」を押すと、ワンタイムパスワードの利用を中止します。":
+        "Pressing \"Stop\" stops your use of the one-time password.",
+    # the flows' steps and done screens
+    "利用中止の注意事項の確認": "Check the notes on stopping",
+    "ご登録のシリアル番号": "Registered serial number",
+    "利用を中止したシリアル番号": "Serial number no longer in use",
+    "新しいトークンのシリアル番号": "Serial number of the new token",
+    "次の画面では、現在お使いのトークンに表示されているワンタイムパスワードを入力します。"
+    "その次の画面で、新しいトークンのシリアル番号とワンタイムパスワードを入力します。":
+        "On the next screen, enter the one-time password shown by the token you use now. "
+        "On the screen after it, enter the serial number and one-time password of the new "
+        "token.",
+    "新しいスマートフォンにアプリをインストールしてから、お手続きを始めてください。":
+        "Install the app on your new smartphone before you start.",
+    # settings: what する / しない mean (web/customer/settings.py, otp_flows.py)
+    "する (ログイン時にもワンタイムパスワードを入力する)":
+        "Yes (also enter the one-time password when logging in)",
+    "しない (ログイン時はログインパスワードのみ)": "No (only the login password when logging in)",
+    "ログイン時のワンタイムパスワード認証 (現在の設定)": "One-time password at login (current)",
+    "お振込などのお取引には、この設定にかかわらずワンタイムパスワードが必要です。":
+        "Transfers and other transactions need the one-time password whatever this setting.",
+    # the OTP history: each use and refusal (web/customer/settings.py)
+    "ワンタイムパスワード認証": "One-time password used",
+    "認証失敗": "Refused",
+    "お取引": "Transaction",
+    "ワンタイムパスワードの誤り": "Wrong one-time password",
+    "利用できないトークン": "Token not usable",
+    "時刻補正 (当金庫)": "Clock resynchronised (bank)",
     # settings / history
     "現在の設定": "Current setting",
     "変更後の設定": "New setting",
@@ -580,7 +671,13 @@ EN: dict[str, str] = {
 
 
 def translate(text: str, lang: str) -> str:
-    return EN.get(text, text) if lang == "en" else text
+    if lang != "en":
+        return text
+    if isinstance(text, Phrase):
+        parts = {name: translate(part, lang) if isinstance(part, str) else part
+                 for name, part in text.parts.items()}
+        return EN.get(text.template, text.template).format_map(parts)
+    return EN.get(text, text)
 
 
 def translator(lang: str) -> Callable[[str], str]:

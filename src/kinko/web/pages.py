@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
 from kinko.domain.events import Action
-from kinko.web.i18n import LANG_COOKIE, LANGUAGES, translator
+from kinko.web.i18n import CONTACT, LANG_COOKIE, LANGUAGES, translator
 
 TEMPLATES = Path(__file__).with_name("templates")
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩"
@@ -217,6 +217,7 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["yen"] = lambda amount: f"{int(amount):,}"
     templates.env.filters["show"] = show
     templates.env.globals["LABELS"] = LABELS
+    templates.env.globals["CONTACT"] = CONTACT
     templates.env.globals["focus"] = focus
     templates.env.globals["CUSTOMER_MENU"] = CUSTOMER_MENU
     templates.env.globals["PHONE_MENU_HREF"] = PHONE_MENU_HREF

@@ -161,6 +161,9 @@ def _complete(request: Request, started: LoginStarted, form: Form | None) -> Res
     s.data["customer"] = {"customer_id": logged_in.customer_id,
                           "contract_id": logged_in.contract_id,
                           "name": customer.name if customer else ""}
+    # 前回ログイン日時 on home: the login before this one (None: this is the first).
+    previous = logged_in.previous_login_at
+    s.data["previous_login"] = previous.isoformat() if previous else None
     return redirect("/home")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,8 +19,10 @@ from kinko.banking.directory import branch_name
 from kinko.banking.drafts import Draft, Payee, PaymentKind, TransferDraft
 from kinko.banking.errors import BankingError, FieldErrors, InsufficientFunds
 from kinko.domain.errors import InvalidInput, KinkoError, NotFound
+from kinko.domain.lifecycle import TokenState
 from kinko.domain.serials import parse_code
-from kinko.services import accounts, payments, transactions
+from kinko.services import accounts, customers, payments, transactions
+from kinko.services.customers import OtpStatus
 from kinko.services.transactions import Method, Proof
 from kinko.web.customer import transfer_settings
 from kinko.web.customer.common import (
@@ -78,6 +81,28 @@ def _account_label(account: Account) -> str:
 
 # --- home ----------------------------------------------------------------------------
 
+#: What home says of the customer's one-time password, by the state of their token.
+OTP_STATUS_LABELS: dict[TokenState | None, str] = {
+    None: "ワンタイムパスワード: 未利用",
+    TokenState.ACTIVE: "ワンタイムパスワード: 利用中",
+    TokenState.LOCKED: "ワンタイムパスワード: ロック中",
+    TokenState.SUSPENDED: "ワンタイムパスワード: 利用停止中",
+}
+#: What a token that takes no codes means for the customer's transactions, said beside the
+#: message that sends them to the bank.
+BLOCKED_NOTES: dict[TokenState | None, str] = {
+    TokenState.LOCKED: "ロックが解除されるまで、お振込・収納サービスはご利用いただけません。",
+    TokenState.SUSPENDED: "利用停止が解除されるまで、お振込・収納サービスはご利用いただけません。",
+}
+
+
+def _blocked(status: OtpStatus) -> tuple[str, str] | None:
+    """The message (with the help desk) and its note when the token takes no codes now."""
+    if status.refusal is None:
+        return None
+    return customer_message(status.refusal), BLOCKED_NOTES.get(status.state, "")
+
+
 @router.get("/home")
 def home(request: Request) -> Response:
     customer = login_required(request)
@@ -85,11 +110,16 @@ def home(request: Request) -> Response:
         return customer
     w = web(request)
     statements = accounts.statements(w.ctx, customer.customer_id, limit=10)
-    method = transactions.required_method(w.ctx, customer.customer_id)
+    status = customers.otp_status(w.ctx, customer.customer_id)
+    data = session(request).data
+    previous = data.get("previous_login")
     return page(request, "home.html", title="ホーム",
                 accounts=[s.account for s in statements],
                 entries={s.account.id: s.entries for s in statements},
-                otp_in_use=method is Method.OTP, message=pop_notice(request))
+                otp_in_use=status.in_use, otp_status=OTP_STATUS_LABELS[status.state],
+                otp_blocked=_blocked(status), show_previous_login="previous_login" in data,
+                previous_login=datetime.fromisoformat(previous) if previous else None,
+                message=pop_notice(request))
 
 
 # --- input ---------------------------------------------------------------------------
@@ -223,8 +253,17 @@ def _confirm_page(request: Request, customer: SignedIn, screen: PaymentScreen,
         reasons = refused.errors if isinstance(refused, BankingError) else {}
         session(request).data["notice"] = next(iter(reasons.values()), "残高が不足しています。")
         return redirect(screen.url)
-    method = transactions.required_method(w.ctx, customer.customer_id)
-    if method is Method.OTP:
+    status = customers.otp_status(w.ctx, customer.customer_id)
+    blocked = _blocked(status)
+    if blocked is not None:
+        # A locked or suspended token takes no code: no field and no 実行, but the reason
+        # and whom to call (there is no fallback to the confirmation password).
+        message, note = blocked
+        return page(
+            request, "confirm.html", title=screen.title, flow_title=screen.title,
+            heading=screen.confirm_title, summary=_summary(draft), intro=[note], fields=[],
+            request_key="", action="", error=message, cancel="/home", status_code=status_code)
+    if status.in_use:
         secret = Field("otp", "ワンタイムパスワード", kind="otp", error=field_error)
         intro = "上記の内容でよろしければ、ワンタイムパスワードを入力して「実行」を押してください。"
     else:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kinko.domain.errors import Conflict, InvalidInput, KinkoError, NotFound
+from kinko.domain.masking import mask_serial
 from kinko.domain.provisioning import otpauth_uri
 from kinko.domain.secrets import Seed
 from kinko.domain.serials import parse_code, parse_contract_id, parse_serial
@@ -30,6 +31,7 @@ from kinko.web.customer.common import (
     session,
     web,
 )
+from kinko.web.customer.settings import LOGIN_OTP_CHOICES, LOGIN_OTP_NOTE
 from kinko.web.errors import combined_step_message, customer_message
 from kinko.web.pages import Field, Step, redirect
 
@@ -50,24 +52,31 @@ class FlowSpec:
         return self.start_url if step == "credentials" else f"{self.start_url}/{step}"
 
 
+#: The steps are numbered 1, 2, 3… as the customer meets them in each flow; the bank
+#: guide's own numbers (②④⑤…, which count steps taken outside these screens) stay in the
+#: docs and the services' docstrings.
 CREDENTIALS = "契約者ID・ログインパスワードの入力"
 ENROLL = FlowSpec("enroll", "ワンタイムパスワード利用開始", {
-    "credentials": Step(2, CREDENTIALS),
-    "token": Step(4, "シリアル番号・ワンタイムパスワードの入力"),
-    "settings": Step(5, "ログイン時のワンタイムパスワード認証・確認用パスワードの入力", last=6),
-    "done": Step(8, "完了"),
+    "credentials": Step(1, CREDENTIALS),
+    "token": Step(2, "シリアル番号・ワンタイムパスワードの入力"),
+    "settings": Step(3, "ログイン時のワンタイムパスワード認証・確認用パスワードの入力"),
+    "done": Step(4, "完了"),
 })
 STOP = FlowSpec("stop", "ワンタイムパスワード利用中止", {
-    "credentials": Step(2, CREDENTIALS),
+    "credentials": Step(1, CREDENTIALS),
+    "caution": Step(2, "利用中止の注意事項の確認"),
     "confirm": Step(3, "ワンタイムパスワード・確認用パスワードの入力"),
     "done": Step(4, "完了"),
 })
 EXCHANGE = FlowSpec("exchange", "ワンタイムパスワード交換", {
-    "credentials": Step(3, CREDENTIALS),
-    "old": Step(4, "現在お使いのトークンのワンタイムパスワードの入力"),
-    "new": Step(5, "新しいトークンのシリアル番号・ワンタイムパスワードの入力"),
-    "done": Step(6, "完了"),
+    "credentials": Step(1, CREDENTIALS),
+    "old": Step(2, "現在お使いのトークンのワンタイムパスワードの入力"),
+    "new": Step(3, "新しいトークンのシリアル番号・ワンタイムパスワードの入力"),
+    "done": Step(4, "完了"),
 })
+#: What cancels a flow: never a word like 中止, which the 利用中止 flow's 停止 button is
+#: easily mistaken for.
+CANCEL = "キャンセル"
 
 CONTRACT_ID_FORMAT = "契約者IDは10桁の数字で入力してください。"
 OTP_FORMAT = "ワンタイムパスワードは6桁の数字で入力してください。"
@@ -114,7 +123,7 @@ def _screen(request: Request, spec: FlowSpec, step: str, *, fields: Sequence[Fie
         request, "form.html", title=spec.title, flow_title=spec.title,
         step=spec.steps[step], steps=list(spec.steps.values()), action=spec.url(step),
         fields=fields, submit=submit, error=error, message=message, intro=list(intro),
-        cancel="/login", status_code=status_code, alt_link=alt_link,
+        cancel="/login", cancel_label=CANCEL, status_code=status_code, alt_link=alt_link,
     )
 
 
@@ -188,12 +197,20 @@ def _credentials_post(
     return refused(screen, failure) if failure else screen
 
 
-def _done(request: Request, spec: FlowSpec, lines: Sequence[str]) -> Response:
-    if session(request).data.get("finished_flow") != spec.name:
+def _done(request: Request, spec: FlowSpec, lines: Sequence[str],
+          summary: Sequence[tuple[str, object]] = ()) -> Response:
+    if flows.finished(session(request), spec.name) is None:
         return redirect("/login")
     return page(request, "done.html", title=spec.title, flow_title=spec.title,
-                step=spec.steps["done"], lines=list(lines), next_href="/login",
-                next_label="ログイン画面へ戻る")
+                step=spec.steps["done"], lines=list(lines), summary=list(summary),
+                next_href="/login", next_label="ログイン画面へ戻る")
+
+
+def _serial_row(label: str, request: Request, spec: FlowSpec) -> list[tuple[str, object]]:
+    """The serial the finished flow registered (or stopped), masked as in the notices."""
+    shown = flows.finished(session(request), spec.name) or {}
+    serial = shown.get("serial")
+    return [(label, mask_serial(serial))] if serial else []
 
 
 # --- 利用開始 ------------------------------------------------------------------------
@@ -251,7 +268,7 @@ async def enroll_token(request: Request) -> Response:
 def _settings_fields(form: Form | None, errors: dict[str, str]) -> list[Field]:
     return [
         Field("login_otp", "ログイン時のワンタイムパスワード認証", kind="radio",
-              options=[("yes", "する"), ("no", "しない")],
+              options=LOGIN_OTP_CHOICES,
               value=form.text("login_otp") if form else "", error=errors.get("login_otp", "")),
         Field("confirmation_password", "確認用パスワード", kind="password",
               error=errors.get("confirmation_password", "")),
@@ -264,7 +281,7 @@ def enroll_settings_form(request: Request) -> Response:
     if isinstance(flow, Response):
         return flow
     return _screen(request, ENROLL, "settings", fields=_settings_fields(None, {}),
-                   submit="登録")
+                   submit="登録", intro=[LOGIN_OTP_NOTE])
 
 
 def _enroll_register(request: Request, form: Form) -> Response:
@@ -279,7 +296,7 @@ def _enroll_register(request: Request, form: Form) -> Response:
     if not errors:
         w = web(request)
         try:
-            enrollment.register(
+            token = enrollment.register(
                 w.ctx, flow.proven(enrollment.EnrollmentTokenConfirmed),
                 login_otp_required=form.text("login_otp") == "yes",
                 confirmation_password=form.password("confirmation_password"))
@@ -287,11 +304,11 @@ def _enroll_register(request: Request, form: Form) -> Response:
             error = ("確認用パスワードが正しくありません。"
                      if failure.code == "wrong_password" else customer_message(failure))
         else:
-            session(request).data["enrolled_login_otp"] = form.text("login_otp") == "yes"
-            flows.finish(session(request), flow, w.now())
+            flows.finish(session(request), flow, w.now(), serial=token.serial,
+                         login_otp=form.text("login_otp") == "yes")
             return redirect(ENROLL.url("done"))
     return _screen(request, ENROLL, "settings", fields=_settings_fields(form, errors),
-                   submit="登録", error=error, status_code=422)
+                   submit="登録", error=error, intro=[LOGIN_OTP_NOTE], status_code=422)
 
 
 @router.post("/enroll/settings")
@@ -303,9 +320,9 @@ async def enroll_register(request: Request) -> Response:
 def enroll_done(request: Request) -> Response:
     lines = ["ワンタイムパスワードの利用を開始しました。",
              "これからはお振込などのお取引の際にワンタイムパスワードが必要です。"]
-    if session(request).data.get("enrolled_login_otp"):
+    if (flows.finished(session(request), ENROLL.name) or {}).get("login_otp"):
         lines.append("ログイン時にもワンタイムパスワードが必要です。")
-    return _done(request, ENROLL, lines)
+    return _done(request, ENROLL, lines, _serial_row("ご登録のシリアル番号", request, ENROLL))
 
 
 # --- 利用中止 ------------------------------------------------------------------------
@@ -318,7 +335,42 @@ def stop_start(request: Request) -> Response:
 @router.post("/stop")
 async def stop_credentials(request: Request) -> Response:
     return await posted(request, lambda r, f: _credentials_post(
-        r, f, STOP, stopping.begin, "confirm"))
+        r, f, STOP, stopping.begin, "caution"))
+
+
+#: The bank guide's caution, on its own screen before any code is asked for: stopping
+#: weakens the protection of the customer's transactions.
+STOP_CAUTION = (
+    "ワンタイムパスワードの利用を中止すると、お振込などのお取引には確認用パスワードを使います。",
+    "確認用パスワードは、ワンタイムパスワードより安全性が低くなります。"
+    "スマートフォンを機種変更する場合は、利用中止ではなく「交換」をご利用ください。",
+    "利用中止の手続きを続けますか。",
+)
+
+
+@router.get("/stop/caution")
+def stop_caution_form(request: Request) -> Response:
+    flow = _step(request, STOP, "caution")
+    if isinstance(flow, Response):
+        return flow
+    return _screen(request, STOP, "caution", fields=(), submit="中止手続きへ進む",
+                   intro=STOP_CAUTION)
+
+
+def _stop_caution(request: Request, form: Form) -> Response:
+    flow = _step(request, STOP, "caution")
+    if isinstance(flow, Response):
+        return flow
+    flows.advance(session(request), flow, "confirm", web(request).now())
+    return redirect(STOP.url("confirm"))
+
+
+@router.post("/stop/caution")
+async def stop_caution(request: Request) -> Response:
+    return await posted(request, _stop_caution)
+
+
+STOP_CONFIRM_INTRO = ("「停止」を押すと、ワンタイムパスワードの利用を中止します。",)
 
 
 def _stop_fields(errors: dict[str, str]) -> list[Field]:
@@ -334,7 +386,8 @@ def stop_confirm_form(request: Request) -> Response:
     flow = _step(request, STOP, "confirm")
     if isinstance(flow, Response):
         return flow
-    return _screen(request, STOP, "confirm", fields=_stop_fields({}), submit="停止")
+    return _screen(request, STOP, "confirm", fields=_stop_fields({}), submit="停止",
+                   intro=STOP_CONFIRM_INTRO)
 
 
 def _stop(request: Request, form: Form) -> Response:
@@ -347,16 +400,17 @@ def _stop(request: Request, form: Form) -> Response:
     error = None
     if not errors:
         w = web(request)
+        started = flow.proven(stopping.StopStarted)
         try:
-            stopping.stop(w.ctx, flow.proven(stopping.StopStarted), form.code("otp"),
+            stopping.stop(w.ctx, started, form.code("otp"),
                           form.password("confirmation_password"))
         except KinkoError as failure:
             error = combined_step_message(failure)
         else:
-            flows.finish(session(request), flow, w.now())
+            flows.finish(session(request), flow, w.now(), serial=started.serial)
             return redirect(STOP.url("done"))
     return _screen(request, STOP, "confirm", fields=_stop_fields(errors), submit="停止",
-                   error=error, status_code=422)
+                   error=error, intro=STOP_CONFIRM_INTRO, status_code=422)
 
 
 @router.post("/stop/confirm")
@@ -367,13 +421,16 @@ async def stop_confirm(request: Request) -> Response:
 @router.get("/stop/done")
 def stop_done(request: Request) -> Response:
     return _done(request, STOP, ["ワンタイムパスワードの利用を中止しました。",
-                                 "これからはお取引の際に確認用パスワードをご利用ください。"])
+                                 "これからはお取引の際に確認用パスワードをご利用ください。"],
+                 _serial_row("利用を中止したシリアル番号", request, STOP))
 
 
 # --- 交換 ----------------------------------------------------------------------------
 
 EXCHANGE_INTRO = (
-    "新しいスマートフォンにアプリをインストールし、表示されたシリアル番号とワンタイムパスワードを次の画面で入力します。",
+    "新しいスマートフォンにアプリをインストールしてから、お手続きを始めてください。",
+    "次の画面では、現在お使いのトークンに表示されているワンタイムパスワードを入力します。"
+    "その次の画面で、新しいトークンのシリアル番号とワンタイムパスワードを入力します。",
     "交換が完了するまで、現在のトークンは引き続きご利用いただけます。",
 )
 
@@ -451,11 +508,11 @@ def _exchange_new(request: Request, form: Form) -> Response:
         return _new_screen(request, form, errors)
     w = web(request)
     try:
-        exchange.register_new_token(w.ctx, flow.proven(exchange.OldTokenConfirmed),
-                                    form.text("serial"), form.code("otp"))
+        token = exchange.register_new_token(w.ctx, flow.proven(exchange.OldTokenConfirmed),
+                                            form.text("serial"), form.code("otp"))
     except KinkoError as failure:
         return _new_screen(request, form, error=customer_message(failure))
-    flows.finish(session(request), flow, w.now())
+    flows.finish(session(request), flow, w.now(), serial=token.serial)
     return redirect(EXCHANGE.url("done"))
 
 
@@ -467,7 +524,8 @@ async def exchange_new(request: Request) -> Response:
 @router.get("/exchange/done")
 def exchange_done(request: Request) -> Response:
     return _done(request, EXCHANGE, ["ソフトウェアトークンの交換が完了しました。",
-                                     "これからは新しいトークンのワンタイムパスワードをご利用ください。"])
+                                     "これからは新しいトークンのワンタイムパスワードをご利用ください。"],
+                 _serial_row("新しいトークンのシリアル番号", request, EXCHANGE))
 
 
 # --- another authenticator app (bank policy: KINKO_THIRD_PARTY_APPS) -------------------
@@ -558,7 +616,7 @@ def _app_post(name: str) -> Callable[[Request, Form], Response]:
         except KinkoError as failure:
             return _app_page(request, spec, step, flow, error=customer_message(failure),
                              status_code=422)
-        flows.finish(session(request), flow, w.now())
+        flows.finish(session(request), flow, w.now(), serial=serial)
         return redirect(EXCHANGE.url("done"))
     return handle
 
