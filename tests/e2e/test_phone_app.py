@@ -22,6 +22,7 @@ from kinko.banking.rules import OUR_BANK_CODE
 from kinko.domain.lifecycle import TokenState
 from kinko.domain.model import TokenOrigin
 from kinko.domain.serials import format_serial
+from kinko.web.i18n import HELP_DESK
 from tests.api.test_activation import documented
 from tests.e2e.bank import Bank
 from tests.e2e.conftest import VIEWPORTS, LiveServer
@@ -36,7 +37,6 @@ assert VIEWPORTS[1].width == 390 and VIEWPORTS[1].height == 844 and VIEWPORTS[1]
 PIN = "2468"
 #: How long a test may wait for the app to show the next step's code.
 NEXT_CODE_SECONDS = 40
-HELP_DESK = "当金庫インターネットバンキングヘルプデスク 0120-000-000"
 _SIX_DIGITS = re.compile(r"^\d{6}$")
 #: How the browser reports what the page's CSP (or Trusted Types) refused.
 _REFUSED = re.compile(r"Content Security Policy|Trusted Type", re.IGNORECASE)

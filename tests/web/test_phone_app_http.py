@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kinko.web import phone_app
-from kinko.web.i18n import EN
+from kinko.web.i18n import CONTACT, translate
 from tests.support import LOGIN_PASSWORD, Harness
 from tests.web.client import Browser
 
@@ -50,7 +50,7 @@ def test_the_page_is_japanese_first_and_allows_only_its_own_scripts(browser: Bro
     assert " style=" not in page
     assert re.search(r"""(src|href)=["'](https?:)?//""", page) is None
     # The IB's help-desk line, as its footer has it.
-    assert phone_app.HELP_DESK in page
+    assert f"<footer>{CONTACT}</footer>" in page
 
 
 def test_the_page_follows_the_internet_bankings_language_switch(browser: Browser) -> None:
@@ -58,7 +58,7 @@ def test_the_page_follows_the_internet_bankings_language_switch(browser: Browser
     page = browser.get("/app").text
     assert '<html lang="en">' in page
     assert '<a href="/lang/ja?next=/app" lang="ja">日本語</a>' in page
-    assert EN[phone_app.HELP_DESK] in page
+    assert f"<footer>{translate(CONTACT, 'en')}</footer>" in page
     assert browser.get("/app/").headers["location"] == "/app"
 
 
@@ -127,7 +127,7 @@ def test_every_text_the_screens_use_is_there_in_japanese_and_english(
     used = set(re.findall(r"""\bt\(\s*["'](\w+)["']""", source))
     used |= {f"error_{kind}" for kind in ("offline", "refused", "malformed", "unsupported")}
     assert used <= set(texts), used - set(texts)
-    assert texts["help_desk"] == {"ja": phone_app.HELP_DESK, "en": EN[phone_app.HELP_DESK]}
+    assert texts["help_desk"] == {"ja": str(CONTACT), "en": translate(CONTACT, "en")}
 
 
 def test_the_qr_code_holds_this_servers_app_address(browser: Browser) -> None:

@@ -20,7 +20,7 @@ import segno
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from kinko.web.i18n import translate
+from kinko.web.i18n import CONTACT, translate
 from kinko.web.pages import render
 
 router = APIRouter()
@@ -40,9 +40,6 @@ CSP = (
 )
 #: Revalidate every time (ETag): the service worker keeps the offline copy, not the cache.
 CACHE_CONTROL = "no-cache"
-#: The internet banking's help-desk line (base.html's footer), in the app's words too.
-HELP_DESK = ("お問い合わせ: 当金庫インターネットバンキングヘルプデスク 0120-000-000 "
-             "(平日 9:00〜17:00)")
 THEME_COLOUR = "#0b5b4b"
 
 MEDIA_TYPES = {
@@ -112,7 +109,7 @@ def messages(bank_name: str) -> dict[str, dict[str, str]]:
     """The app's texts (static/app/messages.json), with the bank's name and the help desk as
     the internet banking words them."""
     texts: dict[str, dict[str, str]] = json.loads((FILES / MESSAGES).read_text(encoding="utf-8"))
-    texts["help_desk"] = {"ja": HELP_DESK, "en": translate(HELP_DESK, "en")}
+    texts["help_desk"] = {"ja": str(CONTACT), "en": translate(CONTACT, "en")}  # IB's footer
     texts["bank_name"] = {"ja": bank_name, "en": bank_name}
     return texts
 
