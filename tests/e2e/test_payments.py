@@ -74,7 +74,8 @@ def test_a_transfer_to_another_customer_at_our_bank_is_confirmed_with_the_otp(
     fee = yen(summary_value(page, "振込手数料"))
     assert fee == 0  # within our bank
     assert yen(summary_value(page, "お引出し合計")) == 12_000 + fee
-    assert summary_value(page, "受取人名 (カナ)") == "ｼｹﾝ ﾀﾛｳ"  # typed in full-width kana
+    # at our bank the name is the account holder's, from the ledger, whatever was typed
+    assert summary_value(page, "受取人名 (口座名義)") == payee.account.holder_kana
     expect(field(page, "confirmation_password")).to_have_count(0)
     fill(page, otp=bank.code(customer.token))
     shot("confirm-with-otp")
@@ -126,11 +127,12 @@ def test_without_otp_payments_are_confirmed_with_the_confirmation_password(
     shot("home-before")
 
     # 振込 to another bank: a fee is charged.
-    fill_transfer(page, bank_code="0001", account_number="1234567", kana="ﾐｽﾞﾎ ﾊﾅｺ",
+    fill_transfer(page, bank_code="0001", account_number="1234567", kana="ミズホ　ハナコ",
                   amount="50000")
     shot("transfer-input")
     press(page, "次へ")
     expect(page.locator("h1")).to_have_text("振込内容の確認")
+    assert summary_value(page, "受取人名 (カナ)") == "ﾐｽﾞﾎ ﾊﾅｺ"  # typed in full-width kana
     assert summary_value(page, "振込手数料") == f"{OTHER_BANK_FEE:,}円"
     expect(field(page, "otp")).to_have_count(0)
     fill(page, confirmation_password=customer.confirmation_password)
