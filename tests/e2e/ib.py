@@ -59,7 +59,7 @@ def follow(page: Page, link_text: str) -> None:
 
 
 def expect_step(page: Page, mark: str, name: str) -> None:
-    """The heading shows the bank guide's step number, e.g. ``手順④ シリアル番号…``."""
+    """The heading shows the step's number in the flow, e.g. ``手順② シリアル番号…``."""
     expect(page.locator("h1")).to_contain_text(f"手順{mark}")
     expect(page.locator("h1")).to_contain_text(name)
 

@@ -21,6 +21,7 @@ from kinko.domain.model import StaffRole
 from kinko.domain.serials import format_serial
 from kinko.services import approvals, audit
 from kinko.services.audit import AuditFilter
+from kinko.web.i18n import HELP_DESK
 from tests.e2e.bank import Bank, Customer, Staff
 from tests.e2e.conftest import _OUTCOMES, VIEWPORTS, LiveServer, Viewport
 from tests.e2e.ib import (
@@ -38,9 +39,9 @@ from tests.e2e.test_stop_and_exchange import transfer_to_confirmation
 pytestmark = pytest.mark.parametrize("viewport", [VIEWPORTS[0]], indirect=True, ids=["pc"])
 
 SIGN_IN_FAILED = "職員ID、パスワードまたはワンタイムパスワードが正しくありません。"
-SUSPENDED = "ワンタイムパスワードが利用停止中です。当金庫までお問い合わせください。"
-LOCKED = "ワンタイムパスワードがロックされています。当金庫までお問い合わせください。"
-WRONG_CODE = "ワンタイムパスワードが正しくありません。"
+SUSPENDED = f"ワンタイムパスワードが利用停止中です。{HELP_DESK}までお問い合わせください。"
+LOCKED = f"ワンタイムパスワードがロックされています。{HELP_DESK}までお問い合わせください。"
+WRONG_CODE = "ワンタイムパスワードが正しくありません。あと{}回間違えると利用できなくなります。"
 WAITING_FOR_APPROVAL = "失効を申請しました。別の責任者の承認を待っています。"
 APPROVED = "申請を承認し、実行しました。"
 
@@ -262,14 +263,14 @@ def test_a_lost_phone_is_suspended_then_revoked_by_two_people_and_a_new_phone_en
     follow(at_home, "利用開始")
     enter_credentials(at_home, customer)
     press(at_home, "次へ")
-    expect_step(at_home, "④", "シリアル番号・ワンタイムパスワードの入力")
+    expect_step(at_home, "②", "シリアル番号・ワンタイムパスワードの入力")
     fill(at_home, serial=format_serial(new.token.serial), otp=bank.code(new))
     shot.of(at_home, "customer", "enroll-new-phone")
     press(at_home, "次へ")
     at_home.locator("input[name=login_otp][value=yes]").check()
     fill(at_home, confirmation_password=customer.confirmation_password)
     press(at_home, "登録")
-    expect_step(at_home, "⑧", "完了")
+    expect_step(at_home, "④", "完了")
     shot.of(at_home, "customer", "enrolled")
     assert bank.token(new).state is TokenState.ACTIVE
     log_in(at_home, customer)
@@ -358,10 +359,10 @@ def test_a_token_locked_by_wrong_codes_is_unlocked_and_the_next_code_works(
     # Five wrong codes at a transfer's confirmation lock the token.
     log_in(at_home, customer)
     transfer_to_confirmation(at_home, payee.account.account_number)
-    for _ in range(4):
+    for remaining in (4, 3, 2, 1):
         fill(at_home, otp=bank.wrong_code(token))
         press(at_home, "実行")
-        expect(at_home.locator("p.error")).to_have_text(WRONG_CODE)
+        expect(at_home.locator("p.error")).to_have_text(WRONG_CODE.format(remaining))
     fill(at_home, otp=bank.wrong_code(token))
     press(at_home, "実行")
     expect(at_home.locator("p.error")).to_have_text(LOCKED)
@@ -380,7 +381,10 @@ def test_a_token_locked_by_wrong_codes_is_unlocked_and_the_next_code_works(
     unlocked = bank.token(token)
     assert unlocked.state is TokenState.ACTIVE and unlocked.failures == 0
 
-    # The customer's next code goes through, on the same confirmation screen.
+    # A locked token's confirmation screen offers no code field; opened again after the
+    # unlock, it does, and the customer's next code goes through.
+    expect(field(at_home, "otp")).to_have_count(0)
+    at_home.reload()
     fill(at_home, otp=bank.code(token))
     press(at_home, "実行")
     expect(at_home.locator(".notice")).to_have_text("お振込を受け付けました。")

@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 
 from kinko.banking.rules import OUR_BANK_CODE
 from kinko.domain.lifecycle import TokenState
+from kinko.domain.masking import mask_serial
 from kinko.domain.serials import format_serial
 from tests.e2e.bank import BRANCH_CODE, Bank
 from tests.e2e.ib import (
@@ -38,34 +39,37 @@ def test_an_exchange_moves_the_customer_to_the_new_token(
     payee = bank.customer()
     old = customer.token
     assert old is not None
-    new = bank.issue_token()  # ① the app, installed on the new phone, made a token
+    new = bank.issue_token()  # the app, installed on the new phone, made a token (guide ①)
     shot = screenshots("exchange")
 
-    # ② 交換 on the login screen
+    # 交換 on the login screen (the guide's ②); the screens number their own steps
     page.goto("/login")
     follow(page, "交換")
     expect(page.locator(".flow-title")).to_have_text("ワンタイムパスワード交換")
 
-    # ③ contract ID + login password, 次へ
-    expect_step(page, "③", "契約者ID・ログインパスワードの入力")
+    # ① contract ID + login password, 次へ (the guide's ③); the old token's code is next
+    expect_step(page, "①", "契約者ID・ログインパスワードの入力")
+    expect(page.locator("main")).to_contain_text(
+        "次の画面では、現在お使いのトークンに表示されているワンタイムパスワードを入力します。")
     enter_credentials(page, customer)
     shot("credentials")
     press(page, "次へ")
 
-    # ④ the OLD token's OTP, 次へ
-    expect_step(page, "④", "現在お使いのトークンのワンタイムパスワードの入力")
+    # ② the OLD token's OTP, 次へ (the guide's ④)
+    expect_step(page, "②", "現在お使いのトークンのワンタイムパスワードの入力")
     fill(page, otp=bank.code(old))
     shot("old-token-otp")
     press(page, "次へ")
 
-    # ⑤ serial + OTP of the NEW token, 登録
-    expect_step(page, "⑤", "新しいトークンのシリアル番号・ワンタイムパスワードの入力")
+    # ③ serial + OTP of the NEW token, 登録 (the guide's ⑤)
+    expect_step(page, "③", "新しいトークンのシリアル番号・ワンタイムパスワードの入力")
     fill(page, serial=format_serial(new.token.serial), otp=bank.code(new))
     shot("new-token-serial-and-otp")
     press(page, "登録")
 
-    # ⑥ done
-    expect_step(page, "⑥", "完了")
+    # ④ done (the guide's ⑥), naming the new token's serial, masked
+    expect_step(page, "④", "完了")
+    expect(page.locator("main")).to_contain_text(mask_serial(new.token.serial))
     expect(page.locator(".notice")).to_have_text("ソフトウェアトークンの交換が完了しました。")
     shot("done")
     assert bank.token(old).state is TokenState.REVOKED
@@ -90,19 +94,29 @@ def test_stopping_otp_brings_back_the_confirmation_password(
     assert customer.token is not None
     shot = screenshots("stop")
 
-    # ① 利用中止 on the login screen
+    # 利用中止 on the login screen (the guide's ①)
     page.goto("/login")
     follow(page, "利用中止")
     expect(page.locator(".flow-title")).to_have_text("ワンタイムパスワード利用中止")
 
-    # ② contract ID + login password, 次へ
-    expect_step(page, "②", "契約者ID・ログインパスワードの入力")
+    # ① contract ID + login password, 次へ (the guide's ②)
+    expect_step(page, "①", "契約者ID・ログインパスワードの入力")
     enter_credentials(page, customer)
     shot("credentials")
     press(page, "次へ")
 
-    # ③ the token's OTP + confirmation password, 停止
+    # ② the guide's caution, to be confirmed before any code is asked for; the way out
+    # reads キャンセル, never a word like the 停止 it sits beside
+    expect_step(page, "②", "利用中止の注意事項の確認")
+    expect(page.locator("main")).to_contain_text(
+        "確認用パスワードは、ワンタイムパスワードより安全性が低くなります。")
+    expect(page.locator("a.secondary")).to_have_text("キャンセル")
+    shot("caution")
+    press(page, "中止手続きへ進む")
+
+    # ③ the token's OTP + confirmation password, 停止 (the guide's ③)
     expect_step(page, "③", "ワンタイムパスワード・確認用パスワードの入力")
+    expect(page.locator("a.secondary")).to_have_text("キャンセル")
     fill(page, otp=bank.code(customer.token),
          confirmation_password=customer.confirmation_password)
     shot("otp-and-confirmation-password")

@@ -83,14 +83,14 @@ def test_the_token_app_activates_and_carries_a_customer_through_every_flow(
     follow(page, "利用開始")
     enter_credentials(page, customer)
     press(page, "次へ")
-    expect_step(page, "④", "シリアル番号・ワンタイムパスワードの入力")
+    expect_step(page, "②", "シリアル番号・ワンタイムパスワードの入力")
     fill(page, serial=format_serial(first), otp=app.code(first))
     shot("enroll-with-app-code")
     press(page, "次へ")
     page.locator("input[name=login_otp][value=yes]").check()
     fill(page, confirmation_password=customer.confirmation_password)
     press(page, "登録")
-    expect_step(page, "⑧", "完了")
+    expect_step(page, "④", "完了")
 
     # Log in with the app's code.
     follow(page, "ログイン画面へ戻る")
@@ -110,7 +110,7 @@ def test_the_token_app_activates_and_carries_a_customer_through_every_flow(
     fill(page, serial=second, otp=app.code(second))
     shot("exchange-with-new-app-token")
     press(page, "登録")
-    expect_step(page, "⑥", "完了")
+    expect_step(page, "④", "完了")
     with live_server.kinko.ctx.uow() as uow:
         states = {s: uow.tokens.by_serial(s).state for s in (first, second)}  # type: ignore[union-attr]
     assert states == {first: TokenState.REVOKED, second: TokenState.ACTIVE}
@@ -119,6 +119,7 @@ def test_the_token_app_activates_and_carries_a_customer_through_every_flow(
     page.goto("/otp/stop")
     enter_credentials(page, customer)
     press(page, "次へ")
+    press(page, "中止手続きへ進む")
     fill(page, otp=app.code(second), confirmation_password=customer.confirmation_password)
     press(page, "停止")
     expect_step(page, "④", "完了")
