@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,token]'
 	@touch $@
 
-run: $(STAMP) ## migrate the SQLite database, load demo data if empty, serve on :8000
+run: $(STAMP) ## migrate the SQLite database, load demo data if empty, serve on :8000 (KINKO_PORT)
 	$(BIN)/kinko db upgrade
 	$(BIN)/kinko demo --if-empty
 	KINKO_THIRD_PARTY_APPS=$${KINKO_THIRD_PARTY_APPS:-true} $(BIN)/kinko serve --notify print
@@ -32,8 +32,8 @@ lint: $(STAMP) ## ruff (the code, the tests and the benchmark), the layers' impo
 typecheck: $(STAMP) ## mypy, strict for all of kinko and kinko_token
 	$(BIN)/mypy
 
-pytest: $(STAMP) test-tools ## the test suite only
-	$(BIN)/pytest
+pytest: $(STAMP) test-tools ## the test suite with its coverage report (fails under the floor)
+	$(BIN)/pytest --cov --cov-report=term
 
 # Debian packages the tests use: chromium for the browser tests (never a downloaded
 # browser), a Japanese font for their screenshots, oathtool as a standard TOTP app.
@@ -48,7 +48,7 @@ test-tools: ## install the Debian packages the tests need (chromium, a Japanese 
 	else echo "install these Debian packages (as root) for the tests: $(TEST_PACKAGES)"; exit 1; fi
 
 clean: ## remove the virtualenv, caches and the local demo database
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis var artifacts
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis .coverage var artifacts
 
 # The verification benchmark (docs/performance.md), never part of `make test`. It runs in its
 # own virtualenv (bench/.venv: kinko plus uvicorn[standard], gunicorn, granian and httpx), so
