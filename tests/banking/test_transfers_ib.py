@@ -15,6 +15,7 @@ from kinko.banking.directory import OUR_BANK_CODE, branch_name, search_banks, se
 from kinko.banking.errors import FieldErrors, InsufficientFunds, TransferLimitExceeded
 from kinko.banking.limits import DEFAULT_DAILY_LIMIT, MAX_DAILY_LIMIT, day_start
 from kinko.domain.errors import NotFound, WrongPassword
+from kinko.domain.events import Action
 from kinko.domain.model import Customer
 from kinko.domain.notices import NoticeKind, QueuedNotice, compose
 from kinko.domain.secrets import Password
@@ -26,6 +27,13 @@ from tests.banking.forms import bill_form, prepare, to_account, typed
 from tests.support import CONFIRMATION_PASSWORD
 
 RIGHT = Password(CONFIRMATION_PASSWORD)
+
+
+def events(bank: Bank, customer: Customer, action: Action) -> list[str | None]:
+    """The reasons of the customer's audit events of ``action``, oldest first."""
+    with bank.ctx.uow() as uow:
+        found = uow.audit.recent(contract_id=customer.contract_id, limit=1000)
+    return [e.reason for e in reversed(found) if e.action is action]
 
 
 def notices(bank: Bank, customer: Customer) -> list[QueuedNotice]:
@@ -105,6 +113,9 @@ def test_a_customer_lowers_the_limit_freely_and_raises_it_only_with_the_proof(
     assert [n.notice.facts for n in changes] == [
         ("変更後の振込限度額（1日あたり）：3,000,000円",),
         ("変更後の振込限度額（1日あたり）：50,000円",)]
+    # and each change is in the audit trail, the refused raises are not
+    assert events(bank, hanako, Action.TRANSFER_LIMIT_CHANGED) == [
+        f"{DEFAULT_DAILY_LIMIT}->50000", "50000->3000000"]
 
 
 @pytest.mark.parametrize("typed_limit", ["", "abc", "-1", f"{MAX_DAILY_LIMIT + 1}"])
@@ -171,6 +182,11 @@ def test_a_payee_is_saved_from_a_transfer_once_listed_and_deleted(
     assert payees.payees_of(bank.ctx, hanako.id) == []
     with pytest.raises(NotFound):
         payees.delete(bank.ctx, hanako.id, saved.id)
+    # one event for the one saving (the second found it saved), one for the deletion;
+    # the account is masked, the holder's name is not recorded
+    where = f"{saved.payee.bank_code}-{saved.payee.branch_code} ****321"
+    assert events(bank, hanako, Action.PAYEE_SAVED) == [where]
+    assert events(bank, hanako, Action.PAYEE_DELETED) == [where]
 
 
 def test_a_customer_neither_saves_from_nor_sees_nor_deletes_another_customers_payees(

@@ -19,6 +19,11 @@ class Action(enum.StrEnum):
     LOGIN = "customer:login"
     LOGIN_OTP_CHANGED = "customer:login_otp:changed"
     TRANSACTION_AUTHORIZED = "transaction:authorized"
+    #: 振込限度額 changed by the customer (reason: old and new limit in yen).
+    TRANSFER_LIMIT_CHANGED = "customer:transfer_limit:changed"
+    #: 登録振込先: a payee saved or deleted (reason: the payee's masked account).
+    PAYEE_SAVED = "customer:payee:saved"
+    PAYEE_DELETED = "customer:payee:deleted"
 
     TOKEN_ISSUED = "token:issued"
     TOKEN_CODE_CHECKED = "token:code:checked"

@@ -624,6 +624,8 @@ EN: dict[str, str] = {
     "利用再開 (当金庫)": "Resumed (bank)",
     "失効 (当金庫)": "Revoked (bank)",
     "ログイン時認証の変更": "Login OTP changed",
+    "振込先の登録": "Payee saved",
+    "振込先の削除": "Payee deleted",
     # layout: the skip link (base.html, console/base.html)
     "本文へスキップ": "Skip to main content",
     # the staff console: audit actions and reasons (web/pages.py ACTION_LABELS)
