@@ -30,7 +30,16 @@ from kinko.web.api.app import PREFIX as API_PREFIX
 from kinko.web.api.app import Prefixed, create_api
 from kinko.web.console import routes as console_routes
 from kinko.web.console.common import CONSOLE_COOKIE, CONSOLE_IDLE_TIMEOUT, Console
-from kinko.web.customer import auth, banking, menu, otp_flows, settings
+from kinko.web.customer import (
+    auth,
+    authenticator_app,
+    banking,
+    enroll,
+    exchange,
+    menu,
+    settings,
+    stop,
+)
 from kinko.web.customer.common import Web, message_page
 from kinko.web.errors import ServerErrors, site_errors
 from kinko.web.middleware import PersistSessions, RequestLog, SecurityHeaders
@@ -139,7 +148,8 @@ def create_app(kinko: Kinko, *, notices: MailSender | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(phone_app.router)  # /app: the customer's token (PWA)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth, otp_flows, banking, settings, menu, console_routes):
+    for module in (auth, enroll, stop, exchange, authenticator_app, banking, settings, menu,
+                   console_routes):
         app.include_router(module.router)
 
     @app.exception_handler(HTTPException)

@@ -565,7 +565,7 @@ EN: dict[str, str] = {
         "Until the suspension is lifted, transfers and bill payments cannot be made.",
     "前回ログイン日時": "Previous login",
     "今回が初めてのログインです。": "This is your first login.",
-    # 利用中止: the confirmation step (web/customer/otp_flows.py)
+    # 利用中止: the confirmation step (web/customer/stop.py)
     "キャンセル": "Cancel",
     "利用中止の確認": "Confirm stopping",
     "ワンタイムパスワードの利用を中止すると、お振込などのお取引には確認用パスワードを使います。":
@@ -591,7 +591,7 @@ EN: dict[str, str] = {
         "token.",
     "新しいスマートフォンにアプリをインストールしてから、お手続きを始めてください。":
         "Install the app on your new smartphone before you start.",
-    # settings: what する / しない mean (web/customer/settings.py, otp_flows.py)
+    # settings: what する / しない mean (web/customer/settings.py, enroll.py)
     "する (ログイン時にもワンタイムパスワードを入力する)":
         "Yes (also enter the one-time password when logging in)",
     "しない (ログイン時はログインパスワードのみ)": "No (only the login password when logging in)",
