@@ -52,8 +52,8 @@ def _enroll_token_screen(request: Request, form: Form | None = None,
                          errors: dict[str, str] | None = None, error: str | None = None,
                          ) -> Response:
     return flow_screen(request, ENROLL, "token", fields=serial_otp_fields(form, errors or {}),
-                   submit="次へ", error=error, status_code=422 if errors or error else 200,
-                   alt_link=app_link(request, ENROLL))
+                       submit="次へ", error=error, status_code=422 if errors or error else 200,
+                       alt_link=app_link(request, ENROLL))
 
 
 @router.get("/enroll/token")
@@ -103,7 +103,7 @@ def enroll_settings_form(request: Request) -> Response:
     if isinstance(flow, Response):
         return flow
     return flow_screen(request, ENROLL, "settings", fields=_settings_fields(None, {}),
-                   submit="登録", intro=[LOGIN_OTP_NOTE])
+                       submit="登録", intro=[LOGIN_OTP_NOTE])
 
 
 def _enroll_register(request: Request, form: Form) -> Response:
@@ -130,7 +130,7 @@ def _enroll_register(request: Request, form: Form) -> Response:
                          login_otp=form.text("login_otp") == "yes")
             return redirect(ENROLL.url("done"))
     return flow_screen(request, ENROLL, "settings", fields=_settings_fields(form, errors),
-                   submit="登録", error=error, intro=[LOGIN_OTP_NOTE], status_code=422)
+                       submit="登録", error=error, intro=[LOGIN_OTP_NOTE], status_code=422)
 
 
 @router.post("/enroll/settings")

@@ -58,9 +58,9 @@ def _old_screen(request: Request, errors: dict[str, str] | None = None,
                 error: str | None = None) -> Response:
     errors = errors or {}
     return flow_screen(request, EXCHANGE, "old", submit="次へ", error=error,
-                   fields=[Field("otp", "ワンタイムパスワード", kind="otp",
-                                 error=errors.get("otp", ""))],
-                   status_code=422 if errors or error else 200)
+                       fields=[Field("otp", "ワンタイムパスワード", kind="otp",
+                                     error=errors.get("otp", ""))],
+                       status_code=422 if errors or error else 200)
 
 
 @router.get("/exchange/old")
@@ -95,8 +95,8 @@ async def exchange_old(request: Request) -> Response:
 def _new_screen(request: Request, form: Form | None = None,
                 errors: dict[str, str] | None = None, error: str | None = None) -> Response:
     return flow_screen(request, EXCHANGE, "new", fields=serial_otp_fields(form, errors or {}),
-                   submit="登録", error=error, status_code=422 if errors or error else 200,
-                   alt_link=app_link(request, EXCHANGE))
+                       submit="登録", error=error, status_code=422 if errors or error else 200,
+                       alt_link=app_link(request, EXCHANGE))
 
 
 @router.get("/exchange/new")

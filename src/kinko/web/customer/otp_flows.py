@@ -110,9 +110,9 @@ def check_serial(form: Form, errors: dict[str, str]) -> None:
 # --- screens -------------------------------------------------------------------------
 
 def flow_screen(request: Request, spec: FlowSpec, step: str, *, fields: Sequence[Field],
-            submit: str, error: str | None = None, message: str | None = None,
-            intro: Sequence[str] = (), status_code: int = 200,
-            alt_link: tuple[str, str] | None = None) -> Response:
+                submit: str, error: str | None = None, message: str | None = None,
+                intro: Sequence[str] = (), status_code: int = 200,
+                alt_link: tuple[str, str] | None = None) -> Response:
     return page(
         request, "form.html", title=spec.title, flow_title=spec.title,
         step=spec.steps[step], steps=list(spec.steps.values()), action=spec.url(step),
@@ -142,7 +142,7 @@ def serial_otp_fields(form: Form | None, errors: dict[str, str]) -> list[Field]:
 
 
 def interrupted(request: Request, spec: FlowSpec, interruption: flows.FlowInterrupted,
-                 ) -> Response:
+                ) -> Response:
     session(request).data["notice"] = interruption.message
     return redirect(spec.start_url)
 
@@ -158,7 +158,7 @@ def start(request: Request, spec: FlowSpec, intro: Sequence[str] = ()) -> Respon
     notice = pop_notice(request)
     flows.start(session(request), spec.name, "credentials", web(request).now())
     return flow_screen(request, spec, "credentials", fields=credentials_fields(None, {}),
-                   submit="次へ", message=notice, intro=intro)
+                       submit="次へ", message=notice, intro=intro)
 
 
 def credentials_post(
@@ -187,12 +187,12 @@ def credentials_post(
             flows.advance(session(request), flow, next_step, w.now(), started)
             return redirect(spec.url(next_step))
     screen = flow_screen(request, spec, "credentials", fields=credentials_fields(form, errors),
-                     submit="次へ", error=error, intro=intro, status_code=422)
+                         submit="次へ", error=error, intro=intro, status_code=422)
     return refused(screen, failure) if failure else screen
 
 
 def done(request: Request, spec: FlowSpec, lines: Sequence[str],
-          summary: Sequence[tuple[str, object]] = ()) -> Response:
+         summary: Sequence[tuple[str, object]] = ()) -> Response:
     if flows.finished(session(request), spec.name) is None:
         return redirect("/login")
     return page(request, "done.html", title=spec.title, flow_title=spec.title,

@@ -60,7 +60,7 @@ def stop_caution_form(request: Request) -> Response:
     if isinstance(flow, Response):
         return flow
     return flow_screen(request, STOP, "caution", fields=(), submit="中止手続きへ進む",
-                   intro=STOP_CAUTION)
+                       intro=STOP_CAUTION)
 
 
 def _stop_caution(request: Request, form: Form) -> Response:
@@ -93,7 +93,7 @@ def stop_confirm_form(request: Request) -> Response:
     if isinstance(flow, Response):
         return flow
     return flow_screen(request, STOP, "confirm", fields=_stop_fields({}), submit="停止",
-                   intro=STOP_CONFIRM_INTRO)
+                       intro=STOP_CONFIRM_INTRO)
 
 
 def _stop(request: Request, form: Form) -> Response:
@@ -116,7 +116,7 @@ def _stop(request: Request, form: Form) -> Response:
             flows.finish(session(request), flow, w.now(), serial=started.serial)
             return redirect(STOP.url("done"))
     return flow_screen(request, STOP, "confirm", fields=_stop_fields(errors), submit="停止",
-                   error=error, intro=STOP_CONFIRM_INTRO, status_code=422)
+                       error=error, intro=STOP_CONFIRM_INTRO, status_code=422)
 
 
 @router.post("/stop/confirm")
