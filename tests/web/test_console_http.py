@@ -199,6 +199,11 @@ def test_a_password_unlock_needs_a_second_person(operator: Staff, supervisor: St
     requested = operator.browser.post(f"/console/customers/{customer.contract_id}/unlock-password",
                                       {"kind": "login", "reason": "本人申出", "reason_text": ""})
     assert "別の責任者の承認を待っています" in text_of(operator.browser.follow(requested))
+    again = operator.browser.post(f"/console/customers/{customer.contract_id}/unlock-password",
+                                  {"kind": "login", "reason": "本人申出", "reason_text": ""})
+    shown = text_of(operator.browser.follow(again))
+    assert "同じ申請がすでに承認待ちです。" in shown  # in Japanese, not the service's English
+    assert "already waiting" not in shown
     assert Browser(h).login(customer.contract_id).headers.get("location") != "/home"
     supervisor.sign_in()
     queue = supervisor.browser.get("/console/requests")

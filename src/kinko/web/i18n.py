@@ -624,6 +624,15 @@ EN: dict[str, str] = {
     "利用再開 (当金庫)": "Resumed (bank)",
     "失効 (当金庫)": "Revoked (bank)",
     "ログイン時認証の変更": "Login OTP changed",
+    "同じ申請がすでに承認待ちです。": "The same request is already waiting for approval.",
+    "この申請はすでに処理されています。": "This request has already been decided.",
+    "トークンの状態が変わりました。画面を更新してから、もう一度操作してください。":
+        "The token changed meanwhile. Reload the page and try again.",
+    "再同期できるのは利用中のトークンだけです。": "Only an active token can be resynchronised.",
+    "ログインパスワードはロックされていません。": "The login password is not locked.",
+    "確認用パスワードはロックされていません。": "The confirmation password is not locked.",
+    "ほかの操作と重なったため、実行できませんでした。画面を更新して状態を確認してください。":
+        "This clashed with another change and was not done. Reload the page to see the state.",
     "振込先の登録": "Payee saved",
     "振込先の削除": "Payee deleted",
     # layout: the skip link (base.html, console/base.html)

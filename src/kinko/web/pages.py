@@ -103,6 +103,8 @@ CUSTOMER_MENU = (
     MenuItem("/home", "ホーム", on_phone_bar=True),
     MenuItem("/transfer", "振込", on_phone_bar=True),
     MenuItem("/billpay", "収納サービス"),
+    MenuItem("/payees", "登録振込先"),
+    MenuItem("/transfer/limit", "振込限度額"),
     MenuItem("/settings/otp", "ワンタイムパスワード設定"),
     MenuItem("/otp/history", "ワンタイムパスワード履歴"),
 )

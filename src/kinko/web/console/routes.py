@@ -320,13 +320,32 @@ def audit_csv(request: Request) -> Response:
 NOT_THIS_CUSTOMERS = "このお客さまのトークンではないため、操作できません。"
 
 
+#: What staff read for a conflict the services explain (in English, for logs and the API),
+#: by the start of the service's message; anything else reads as the last entry.
+CONFLICTS = (
+    ("the same request is already waiting", "同じ申請がすでに承認待ちです。"),
+    ("this request has already been decided", "この申請はすでに処理されています。"),
+    ("the token changed meanwhile",
+     "トークンの状態が変わりました。画面を更新してから、もう一度操作してください。"),
+    ("only an active token can be resynchronised", "再同期できるのは利用中のトークンだけです。"),
+    ("the login password is not locked", "ログインパスワードはロックされていません。"),
+    ("the confirmation password is not locked", "確認用パスワードはロックされていません。"),
+    ("", "ほかの操作と重なったため、実行できませんでした。画面を更新して状態を確認してください。"),
+)
+
+
+def _conflict_message(error: KinkoError) -> str:
+    text = str(error)
+    return next(japanese for start, japanese in CONFLICTS if text.startswith(start))
+
+
 def _staff_message(error: KinkoError) -> str:
     if isinstance(error, NotCustomersToken):
         return NOT_THIS_CUSTOMERS
     messages = {
         "not_permitted": "この操作を行う権限がありません。",
         "invalid_transition": "現在のトークンの状態では、この操作はできません。",
-        "conflict": str(error),
+        "conflict": _conflict_message(error),
         "invalid_input": str(error),
         "not_found": "対象が見つかりません。",
         "wrong_code":
