@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,15 +119,17 @@ def _wait_until_healthy(url: str, server: subprocess.Popen[bytes], log: Path) ->
                 f"{log.read_text()}")
 
 
-@pytest.fixture(scope="session")
-def live_server(viewport: Viewport, tmp_path_factory: pytest.TempPathFactory,
-                ) -> Iterator[LiveServer]:
+@contextmanager
+def serving(tmp_path_factory: pytest.TempPathFactory, name: str,
+            settings: dict[str, str] | None = None) -> Iterator[LiveServer]:
     """``kinko db upgrade``, ``kinko demo`` and ``kinko serve`` as real processes on a fresh
-    data directory; the test process opens the same database and key file."""
-    data_dir = tmp_path_factory.mktemp(f"kinko-{viewport.name}")
+    data directory (``settings``: extra KINKO_* variables, e.g. a bank policy); the test
+    process opens the same database and key file."""
+    data_dir = tmp_path_factory.mktemp(f"kinko-{name}")
     log = data_dir / "server.log"
     env = {k: v for k, v in os.environ.items() if k not in _PLACE_SETTINGS}
     env["KINKO_DATA_DIR"] = str(data_dir)
+    env |= settings or {}
     _kinko(data_dir, env, log, "db", "upgrade")
     _kinko(data_dir, env, log, "demo")
     port = _free_port()
@@ -153,6 +156,14 @@ def live_server(viewport: Viewport, tmp_path_factory: pytest.TempPathFactory,
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.fixture(scope="session")
+def live_server(viewport: Viewport, tmp_path_factory: pytest.TempPathFactory,
+                ) -> Iterator[LiveServer]:
+    """One kinko (demo data, the default bank policy) per viewport for the whole session."""
+    with serving(tmp_path_factory, viewport.name) as server:
+        yield server
 
 
 @pytest.fixture

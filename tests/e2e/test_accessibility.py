@@ -19,7 +19,7 @@ from kinko.domain.model import StaffRole
 from kinko.domain.serials import format_serial
 from tests.e2e.a11y import Audit, focused_id, open_page
 from tests.e2e.bank import Bank, Customer
-from tests.e2e.conftest import VIEWPORTS, LiveServer, Viewport
+from tests.e2e.conftest import VIEWPORTS, LiveServer, Viewport, serving
 from tests.e2e.ib import SCREENSHOTS, enter_credentials, field, fill, follow
 from tests.e2e.test_payments import fill_bill_payment, fill_transfer
 
@@ -252,6 +252,48 @@ def test_each_step_of_enroll_stop_and_exchange_passes_axe(
                 "otp": bank.code(token) if at.locator("input.otp").count() else ""}
 
     walk(at, tour, "exchange", exchanging)
+
+
+@pytest.fixture(scope="module")
+def apps_server(viewport: Viewport, tmp_path_factory: pytest.TempPathFactory,
+                ) -> Iterator[LiveServer]:
+    """A kinko whose bank allows another authenticator app (KINKO_THIRD_PARTY_APPS): the
+    one policy that adds customer screens (the otpauth QR in 利用開始 and 交換)."""
+    with serving(tmp_path_factory, f"apps-{viewport.name}",
+                 {"KINKO_THIRD_PARTY_APPS": "true"}) as server:
+        yield server
+
+
+def test_the_other_authenticator_app_screens_pass_axe(
+    browser: Browser, apps_server: LiveServer, viewport: Viewport, tour: Tour,
+) -> None:
+    bank = Bank(apps_server.kinko)
+    newcomer = bank.customer()
+    moving = bank.customer(otp=True)
+    assert moving.token is not None
+    with open_page(browser, apps_server, width=viewport.width, height=viewport.height,
+                   mobile=viewport.mobile) as page:
+        page.goto("/otp/enroll")
+        enter_credentials(page, newcomer)
+        submit(page)
+        assert page.url.endswith("/otp/enroll/token")
+        page.goto("/otp/enroll/app")
+        assert page.url.endswith("/otp/enroll/app")  # the policy's screen, not a redirect
+        expect(page.locator("main img.qr")).to_be_visible()
+        tour.visit(page, "enroll-app")
+        submit(page)  # no code: its message, with the QR still shown
+        tour.visit(page, "enroll-app-errors")
+
+        page.goto("/otp/exchange")
+        enter_credentials(page, moving)
+        submit(page)
+        field(page, "otp").fill(bank.code(moving.token))
+        submit(page)
+        assert page.url.endswith("/otp/exchange/new")
+        page.goto("/otp/exchange/app")
+        assert page.url.endswith("/otp/exchange/app")
+        expect(page.locator("main img.qr")).to_be_visible()
+        tour.visit(page, "exchange-app")
 
 
 def log_in(page: Page, customer: Customer) -> None:
