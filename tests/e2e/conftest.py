@@ -129,6 +129,13 @@ def serving(tmp_path_factory: pytest.TempPathFactory, name: str,
     log = data_dir / "server.log"
     env = {k: v for k, v in os.environ.items() if k not in _PLACE_SETTINGS}
     env["KINKO_DATA_DIR"] = str(data_dir)
+    # Every browser of the suite comes from 127.0.0.1 within minutes: the per-address login
+    # and activation limits (30 and 10 in a few minutes, for a bank's real traffic) would
+    # turn later tests away with 429s. The throttles have their own tests (tests/web,
+    # tests/api); here they are raised, never switched off.
+    env |= {"KINKO_LOGIN_LIMIT_ADDRESS_ATTEMPTS": "100000",
+            "KINKO_LOGIN_LIMIT_CONTRACT_ATTEMPTS": "1000",
+            "KINKO_ACTIVATION_LIMIT_ATTEMPTS": "1000"}
     env |= settings or {}
     _kinko(data_dir, env, log, "db", "upgrade")
     _kinko(data_dir, env, log, "demo")
