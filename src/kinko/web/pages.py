@@ -76,15 +76,14 @@ def show(context: Any, value: object) -> str:
 
 @dataclass(frozen=True)
 class Step:
-    """A step as the bank's guide numbers it; one screen may cover several (⑤⑥)."""
+    """A step of the flow the customer is in, numbered 1, 2, 3… as they meet it."""
 
     number: int
     name: str
-    last: int | None = None
 
     @property
     def mark(self) -> str:
-        return "".join(CIRCLED[n - 1] for n in range(self.number, (self.last or self.number) + 1))
+        return CIRCLED[self.number - 1]
 
 
 @dataclass(frozen=True)
