@@ -79,6 +79,30 @@ class Conflict(KinkoError):
     code = "conflict"
 
 
+class AlreadyRequested(Conflict):
+    """The same four-eyes request is already waiting for approval."""
+
+
+class AlreadyDecided(Conflict):
+    """The four-eyes request was approved or rejected already."""
+
+
+class TokenChangedMeanwhile(Conflict):
+    """Another change reached the token first; look again and retry."""
+
+
+class PasswordNotLocked(Conflict):
+    """There is nothing to unlock: the password is not locked."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"the {kind} password is not locked")
+        self.kind = kind
+
+
+class NotActiveForResync(Conflict):
+    """Only an active token can be resynchronised."""
+
+
 class OtpAlreadyInUse(Conflict):
     """One-time passwords are already in use for this contract."""
 

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kinko.domain.errors import Conflict, InvalidInput, KinkoError, NotCustomersToken, NotFound
+from kinko.domain.errors import (
+    AlreadyDecided,
+    AlreadyRequested,
+    InvalidInput,
+    KinkoError,
+    NotCustomersToken,
+    NotFound,
+    PasswordNotLocked,
+)
 from kinko.domain.events import Action, Actor
 from kinko.domain.lifecycle import TokenEvent, transition
 from kinko.domain.model import (
@@ -74,7 +82,7 @@ def request_password_unlock(ctx: Context, member: Requester, contract_id: str,
                             kind: PasswordKind, reason: str) -> StaffRequest:
     customer = get_customer(ctx, parse_contract_id(contract_id))
     if not customer.password(kind).locked:
-        raise Conflict(f"the {kind.value} password is not locked")
+        raise PasswordNotLocked(kind.value)
     return _create(ctx, member, RequestKind.UNLOCK_PASSWORD, customer.contract_id, None, kind,
                    _require_reason(reason))
 
@@ -93,7 +101,7 @@ def _create(ctx: Context, member: Requester, kind: RequestKind, contract_id: str
     actor = _actor(member)
     with ctx.uow() as uow:
         if uow.requests.pending_for(kind, contract_id, serial, password_kind):
-            raise Conflict("the same request is already waiting for approval")
+            raise AlreadyRequested("the same request is already waiting for approval")
         request = uow.requests.add(kind=kind, contract_id=contract_id, serial=serial,
                                    password_kind=password_kind, reason=reason,
                                    requested_by=None if is_client else member.id,
@@ -148,7 +156,7 @@ def pending(ctx: Context) -> list[StaffRequest]:
 def _pending(ctx: Context, request_id: int) -> StaffRequest:
     request = _pending_or_decided(ctx, request_id)
     if request.state is not RequestState.PENDING:
-        raise Conflict("this request has already been decided")
+        raise AlreadyDecided("this request has already been decided")
     return request
 
 
@@ -171,6 +179,6 @@ def _decide_in(uow: UnitOfWork, now: datetime, approver: StaffMember, request: S
                state: RequestState) -> None:
     action = Action.REQUEST_APPROVED if state is RequestState.APPROVED else Action.REQUEST_REJECTED
     if not uow.requests.decide(request.id, state=state, decided_by=approver.id, now=now):
-        raise Conflict("this request has already been decided")
+        raise AlreadyDecided("this request has already been decided")
     audit(uow, now, action, Actor.staff(approver.name), contract_id=request.contract_id,
           serial=request.serial, reason=f"{request.kind.value}#{request.id}")

@@ -11,10 +11,12 @@ from datetime import datetime
 
 from kinko.domain import otp
 from kinko.domain.errors import (
-    Conflict,
     InvalidInput,
+    NotActiveForResync,
     NotCustomersToken,
+    PasswordNotLocked,
     ReplayedCode,
+    TokenChangedMeanwhile,
     WrongCode,
 )
 from kinko.domain.events import Action, Actor, Outcome
@@ -121,7 +123,7 @@ def unlock_password_in(uow: UnitOfWork, now: datetime, customer: Customer, kind:
                        *, reason: str, actor: Actor) -> None:
     """The password unlock inside the caller's unit of work (an approval commits both)."""
     if not uow.customers.unlock_password(customer.id, kind):
-        raise Conflict(f"the {kind.value} password is not locked")
+        raise PasswordNotLocked(kind.value)
     audit(uow, now, Action.PASSWORD_UNLOCKED, actor, contract_id=customer.contract_id,
           reason=f"{kind.value}:{reason}")
 
@@ -142,7 +144,8 @@ def resync(
             uow.commit()
             raise
         if token.state is not TokenState.ACTIVE:
-            raise Conflict(f"only an active token can be resynchronised (it is {token.state})")
+            raise NotActiveForResync(
+                f"only an active token can be resynchronised (it is {token.state})")
         contract_id = owner.contract_id
         try:
             match = otp.find_resync_steps(
@@ -157,7 +160,7 @@ def resync(
             uow.commit()
             raise
         if not uow.tokens.set_sync(token.id, last_step=match.step, drift=match.drift, now=now):
-            raise Conflict("the token changed meanwhile; please try again")
+            raise TokenChangedMeanwhile("the token changed meanwhile; please try again")
         audit(uow, now, Action.TOKEN_RESYNCED, actor, contract_id=contract_id,
               serial=token.serial, reason=f"drift={match.drift}:{reason}")
         uow.commit()
@@ -191,7 +194,7 @@ def apply_in(uow: UnitOfWork, now: datetime, serial: str, event: TokenEvent, *, 
     if not uow.tokens.change_state(token.id, from_states=sources_of(event) & {token.state},
                                    to_state=target, now=now,
                                    reset_failures=event is TokenEvent.UNLOCK):
-        raise Conflict("the token changed meanwhile; please look again")
+        raise TokenChangedMeanwhile("the token changed meanwhile; please look again")
     if target is TokenState.REVOKED:
         uow.customers.set_login_otp_required(owner.id, False)
     audit(uow, now, _ACTIONS[event], actor, contract_id=owner.contract_id,

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
+from kinko.domain import errors as e
 from kinko.domain.errors import InvalidInput, KinkoError, NotCustomersToken
 from kinko.domain.model import PasswordKind, RequestKind, StaffMember, StaffRole
 from kinko.domain.serials import normalize_digits
@@ -320,23 +321,27 @@ def audit_csv(request: Request) -> Response:
 NOT_THIS_CUSTOMERS = "このお客さまのトークンではないため、操作できません。"
 
 
-#: What staff read for a conflict the services explain (in English, for logs and the API),
-#: by the start of the service's message; anything else reads as the last entry.
-CONFLICTS = (
-    ("the same request is already waiting", "同じ申請がすでに承認待ちです。"),
-    ("this request has already been decided", "この申請はすでに処理されています。"),
-    ("the token changed meanwhile",
-     "トークンの状態が変わりました。画面を更新してから、もう一度操作してください。"),
-    ("only an active token can be resynchronised", "再同期できるのは利用中のトークンだけです。"),
-    ("the login password is not locked", "ログインパスワードはロックされていません。"),
-    ("the confirmation password is not locked", "確認用パスワードはロックされていません。"),
-    ("", "ほかの操作と重なったため、実行できませんでした。画面を更新して状態を確認してください。"),
-)
+#: What staff read for a conflict (the services' own text is English, for logs and the API).
+CONFLICTS: dict[type[e.Conflict], str] = {
+    e.AlreadyRequested: "同じ申請がすでに承認待ちです。",
+    e.AlreadyDecided: "この申請はすでに処理されています。",
+    e.TokenChangedMeanwhile:
+        "トークンの状態が変わりました。画面を更新してから、もう一度操作してください。",
+    e.NotActiveForResync: "再同期できるのは利用中のトークンだけです。",
+}
+PASSWORD_NOT_LOCKED: dict[str, str] = {
+    PasswordKind.LOGIN: "ログインパスワードはロックされていません。",
+    PasswordKind.CONFIRMATION: "確認用パスワードはロックされていません。",
+}
+OTHER_CONFLICT = (
+    "ほかの操作と重なったため、実行できませんでした。画面を更新して状態を確認してください。")
 
 
 def _conflict_message(error: KinkoError) -> str:
-    text = str(error)
-    return next(japanese for start, japanese in CONFLICTS if text.startswith(start))
+    if isinstance(error, e.PasswordNotLocked):
+        return PASSWORD_NOT_LOCKED.get(error.kind, OTHER_CONFLICT)
+    return next((text for kind, text in CONFLICTS.items() if isinstance(error, kind)),
+                OTHER_CONFLICT)
 
 
 def _staff_message(error: KinkoError) -> str:
